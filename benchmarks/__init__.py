@@ -1,0 +1,3 @@
+"""benchmarks"""
+
+from __future__ import annotations

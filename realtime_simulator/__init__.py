@@ -1,0 +1,3 @@
+"""realtime_simulator"""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""simulated_caller"""
+
+from __future__ import annotations

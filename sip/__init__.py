@@ -1,0 +1,3 @@
+"""sip"""
+
+from __future__ import annotations
