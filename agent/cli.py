@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in LIVEKIT_WORKER_COMMANDS:
-        subparsers.add_parser(name, help="LiveKit worker CLI (see `intake %s --help`)" % name,
+        subparsers.add_parser(name, help=f"LiveKit worker CLI (see `intake {name} --help`)",
                               add_help=False)
     for module_name in COMMAND_MODULES:
         try:

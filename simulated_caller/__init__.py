@@ -1,3 +1,21 @@
-"""simulated_caller"""
+"""A simulated caller: a LiveKit participant that speaks a scenario and times the agent."""
 
 from __future__ import annotations
+
+from simulated_caller.caller import (
+    AgentNotHeardError,
+    AgentSpeechSegment,
+    CallerLine,
+    CallerReport,
+    CallerTurnResult,
+    SimulatedCaller,
+)
+
+__all__ = [
+    "AgentNotHeardError",
+    "AgentSpeechSegment",
+    "CallerLine",
+    "CallerReport",
+    "CallerTurnResult",
+    "SimulatedCaller",
+]

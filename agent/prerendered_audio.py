@@ -1,0 +1,107 @@
+"""Speech rendered ahead of time, so the greeting and the apology never wait on the model.
+
+espeak-ng renders the text locally (no network, a few ms per word); the result is cached on
+disk by text, voice and rate. A playbook may instead point at a recorded WAV file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import wave
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import numpy as np
+from livekit import rtc
+
+FRAME_MS = 20
+ESPEAK_RATE_HZ = 22050
+
+
+class SpeechRenderError(RuntimeError):
+    pass
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    path = Path(base) / "phone-intake-agent" / "speech"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resample_pcm16(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    """Linear-interpolation resampling; good enough for speech at telephone bandwidth."""
+    if source_rate == target_rate or samples.size == 0:
+        return samples.astype(np.int16)
+    duration = samples.size / source_rate
+    target_len = max(1, round(duration * target_rate))
+    positions = np.linspace(0, samples.size - 1, target_len)
+    resampled = np.interp(positions, np.arange(samples.size), samples.astype(np.float64))
+    return np.clip(np.round(resampled), -32768, 32767).astype(np.int16)
+
+
+def render_speech_pcm16(text: str, sample_rate: int, *, voice: str = "en-us",
+                        words_per_minute: int = 175) -> bytes:
+    """Mono PCM16 little-endian audio of `text` at `sample_rate`."""
+    key = hashlib.sha256(f"{voice}|{words_per_minute}|{sample_rate}|{text}".encode()).hexdigest()
+    cached = _cache_dir() / f"{key}.pcm"
+    if cached.exists():
+        return cached.read_bytes()
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        raise SpeechRenderError("espeak-ng not found; run scripts/bootstrap")
+    result = subprocess.run(
+        [espeak, "-v", voice, "-s", str(words_per_minute), "--stdout", text],
+        capture_output=True, check=False,
+    )
+    if result.returncode != 0 or len(result.stdout) < 44:
+        raise SpeechRenderError("espeak-ng failed to render speech")
+    pcm = _wav_bytes_to_pcm16(result.stdout, sample_rate)
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(pcm)
+    tmp.replace(cached)
+    return pcm
+
+
+def _wav_bytes_to_pcm16(data: bytes, sample_rate: int) -> bytes:
+    # espeak-ng writes a streaming WAV whose size fields are not filled in; parse the header
+    # for the rate and take everything after the data chunk marker
+    marker = data.find(b"data")
+    if marker < 0:
+        raise SpeechRenderError("espeak-ng produced no audio data")
+    source_rate = int.from_bytes(data[24:28], "little") or ESPEAK_RATE_HZ
+    body = data[marker + 8:]
+    body = body[: len(body) - (len(body) % 2)]
+    samples = np.frombuffer(body, dtype="<i2")
+    return resample_pcm16(samples, source_rate, sample_rate).tobytes()
+
+
+def load_wav_pcm16(path: Path, sample_rate: int) -> bytes:
+    with wave.open(str(path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise SpeechRenderError(f"{path}: only 16-bit PCM WAV files are supported")
+        channels = wav.getnchannels()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        if channels > 1:
+            samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
+        return resample_pcm16(samples, wav.getframerate(), sample_rate).tobytes()
+
+
+def pcm16_to_frames(pcm: bytes, sample_rate: int, frame_ms: int = FRAME_MS) -> list[rtc.AudioFrame]:
+    samples_per_frame = sample_rate * frame_ms // 1000
+    bytes_per_frame = samples_per_frame * 2
+    frames = []
+    for offset in range(0, len(pcm), bytes_per_frame):
+        chunk = pcm[offset: offset + bytes_per_frame]
+        if len(chunk) < bytes_per_frame:
+            chunk = chunk + b"\x00" * (bytes_per_frame - len(chunk))
+        frames.append(rtc.AudioFrame(chunk, sample_rate, 1, samples_per_frame))
+    return frames
+
+
+async def play_frames(frames: Sequence[rtc.AudioFrame]) -> AsyncIterator[rtc.AudioFrame]:
+    for frame in frames:
+        yield frame

@@ -1,0 +1,307 @@
+"""A caller in a real LiveKit room: speaks scripted lines, listens to the agent, keeps time.
+
+It publishes a microphone track that carries silence between lines (as a phone line does),
+subscribes to the agent's audio and timestamps every stretch of agent speech it hears. All
+timestamps are `time.monotonic()` in this process, taken where the audio enters or leaves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from livekit import rtc
+
+from agent.prerendered_audio import render_speech_pcm16
+
+logger = logging.getLogger("intake.simulated_caller")
+
+SAMPLE_RATE = 48000
+FRAME_MS = 10
+SAMPLES_PER_FRAME = SAMPLE_RATE * FRAME_MS // 1000
+# a frame whose RMS is above this counts as agent speech (PCM16 full scale is 32767)
+SPEECH_RMS = 300.0
+# agent audio quieter than SPEECH_RMS for this long ends a stretch of agent speech
+SEGMENT_GAP_S = 0.25
+TRANSCRIPTION_TOPIC = "lk.transcription"
+
+
+@dataclass(frozen=True)
+class CallerLine:
+    text: str | None
+    pause_before_ms: int = 700
+    barge_in_after_ms: int | None = None
+    hangup: bool = False
+
+
+@dataclass
+class AgentSpeechSegment:
+    started_at: float
+    ended_at: float | None = None
+
+
+@dataclass
+class CallerTurnResult:
+    index: int
+    text: str
+    speech_started_at: float
+    speech_ended_at: float
+    barged_in: bool
+    agent_reply_started_at: float | None = None
+    agent_stopped_at: float | None = None
+
+
+@dataclass
+class CallerReport:
+    agent_subscribed_at: float | None = None
+    agent_track_subscribed_at: float | None = None
+    first_agent_audio_at: float | None = None
+    turns: list[CallerTurnResult] = field(default_factory=list)
+    segments: list[AgentSpeechSegment] = field(default_factory=list)
+    transcript: list[tuple[str, str]] = field(default_factory=list)
+    hung_up_at: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def greeting_ms(self) -> float | None:
+        start = self.agent_subscribed_at or self.agent_track_subscribed_at
+        if start is None or self.first_agent_audio_at is None:
+            return None
+        return (self.first_agent_audio_at - start) * 1000
+
+
+class AgentNotHeardError(TimeoutError):
+    pass
+
+
+class SimulatedCaller:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        lines: Sequence[CallerLine],
+        *,
+        on_transcript: Callable[[str, str], None] | None = None,
+        reply_timeout: float = 20.0,
+    ) -> None:
+        self._url = url
+        self._token = token
+        self._lines = list(lines)
+        self._on_transcript = on_transcript
+        self._reply_timeout = reply_timeout
+        self.report = CallerReport()
+        self.room = rtc.Room()
+        self._source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=40)
+        self._outgoing: asyncio.Queue[rtc.AudioFrame] = asyncio.Queue()
+        self._speech_done: asyncio.Event = asyncio.Event()
+        self._speaking = False
+        self._speech_first_frame_at: float | None = None
+        self._speech_last_frame_at: float | None = None
+        self._agent_active = False
+        self._last_loud_at = 0.0
+        self._changed = asyncio.Condition()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._agent_identity: str | None = None
+
+    # --- room wiring -------------------------------------------------------------------
+    def _spawn(self, coro: object, name: str) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_track_subscribed(self, track: rtc.Track, _pub: rtc.RemoteTrackPublication,
+                             participant: rtc.RemoteParticipant) -> None:
+        if track.kind != rtc.TrackKind.KIND_AUDIO:
+            return
+        if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            return
+        self._agent_identity = participant.identity
+        self.report.agent_track_subscribed_at = time.monotonic()
+        self._spawn(self._listen(track), "caller-listen")
+
+    def _on_local_track_subscribed(self, _track: rtc.Track) -> None:
+        if self.report.agent_subscribed_at is None:
+            self.report.agent_subscribed_at = time.monotonic()
+
+    def _on_transcription(self, reader: rtc.TextStreamReader, identity: str) -> None:
+        self._spawn(self._read_transcription(reader, identity), "caller-transcript")
+
+    async def _read_transcription(self, reader: rtc.TextStreamReader, identity: str) -> None:
+        final = (reader.info.attributes or {}).get("lk.transcription_final") == "true"
+        text = await reader.read_all()
+        if not final or not text.strip():
+            return
+        role = "caller" if identity == self.room.local_participant.identity else "agent"
+        self.report.transcript.append((role, text.strip()))
+        if self._on_transcript is not None:
+            self._on_transcript(role, text.strip())
+
+    async def connect(self) -> None:
+        self.room.on("track_subscribed", self._on_track_subscribed)
+        self.room.on("local_track_subscribed", self._on_local_track_subscribed)
+        self.room.register_text_stream_handler(TRANSCRIPTION_TOPIC, self._on_transcription)
+        await self.room.connect(self._url, self._token, rtc.RoomOptions(auto_subscribe=True))
+        track = rtc.LocalAudioTrack.create_audio_track("caller-microphone", self._source)
+        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        await self.room.local_participant.publish_track(track, options)
+        self._spawn(self._microphone(), "caller-microphone")
+        self._spawn(self._segment_watch(), "caller-segments")
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self.room.disconnect()
+        await self._source.aclose()
+
+    # --- audio out: a steady 10 ms clock, speech when queued, silence otherwise -----------
+    async def _microphone(self) -> None:
+        silence = rtc.AudioFrame(b"\x00" * SAMPLES_PER_FRAME * 2, SAMPLE_RATE, 1, SAMPLES_PER_FRAME)
+        next_at = time.monotonic()
+        while True:
+            next_at += FRAME_MS / 1000
+            try:
+                frame = self._outgoing.get_nowait()
+                now = time.monotonic()
+                if self._speech_first_frame_at is None:
+                    self._speech_first_frame_at = now
+                self._speech_last_frame_at = now
+                if self._outgoing.empty():
+                    self._speech_done.set()
+            except asyncio.QueueEmpty:
+                frame = silence
+            await self._source.capture_frame(frame)
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -0.2:
+                next_at = time.monotonic()  # fell behind (loaded machine): don't burst
+
+    async def say(self, text: str) -> tuple[float, float]:
+        pcm = render_speech_pcm16(text, SAMPLE_RATE)
+        self._speech_first_frame_at = None
+        self._speech_last_frame_at = None
+        self._speech_done.clear()
+        step = SAMPLES_PER_FRAME * 2
+        for offset in range(0, len(pcm), step):
+            chunk = pcm[offset: offset + step].ljust(step, b"\x00")
+            self._outgoing.put_nowait(rtc.AudioFrame(chunk, SAMPLE_RATE, 1, SAMPLES_PER_FRAME))
+        await self._speech_done.wait()
+        assert self._speech_first_frame_at is not None and self._speech_last_frame_at is not None
+        return self._speech_first_frame_at, self._speech_last_frame_at + FRAME_MS / 1000
+
+    # --- audio in: stretches of agent speech -----------------------------------------------
+    async def _listen(self, track: rtc.Track) -> None:
+        stream = rtc.AudioStream.from_track(track=track, sample_rate=SAMPLE_RATE, num_channels=1)
+        try:
+            async for event in stream:
+                samples = np.frombuffer(event.frame.data, dtype=np.int16).astype(np.float32)
+                rms = float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
+                if rms < SPEECH_RMS:
+                    continue
+                now = time.monotonic()
+                self._last_loud_at = now
+                if not self._agent_active:
+                    self._agent_active = True
+                    self.report.segments.append(AgentSpeechSegment(started_at=now))
+                    if self.report.first_agent_audio_at is None:
+                        self.report.first_agent_audio_at = now
+                    await self._notify()
+        finally:
+            await stream.aclose()
+
+    async def _segment_watch(self) -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            if self._agent_active and time.monotonic() - self._last_loud_at > SEGMENT_GAP_S:
+                self._agent_active = False
+                self.report.segments[-1].ended_at = self._last_loud_at
+                await self._notify()
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _wait_for(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        async def wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+        try:
+            await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AgentNotHeardError(what) from None
+
+    def _agent_spoke_since(self, moment: float) -> bool:
+        return any(seg.started_at >= moment for seg in self.report.segments)
+
+    def _quiet_for(self, seconds: float) -> bool:
+        return not self._agent_active and time.monotonic() - self._last_loud_at >= seconds
+
+    async def _wait_quiet(self, seconds: float, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._quiet_for(seconds):
+            if time.monotonic() > deadline:
+                raise AgentNotHeardError("agent never went quiet")
+            await asyncio.sleep(0.01)
+
+    # --- the script --------------------------------------------------------------------------
+    async def run(self, greeting_timeout: float = 15.0) -> CallerReport:
+        """Connect, wait for the greeting, speak every line, then hang up."""
+        await self.connect()
+        try:
+            await self._wait_for(lambda: self.report.first_agent_audio_at is not None,
+                                 greeting_timeout, "no greeting heard")
+            last_turn_end = self.report.first_agent_audio_at or time.monotonic()
+            for index, line in enumerate(self._lines):
+                if line.hangup or line.text is None:
+                    await self._wait_quiet(line.pause_before_ms / 1000, self._reply_timeout)
+                    break
+                if line.barge_in_after_ms is not None:
+                    moment = last_turn_end
+                    await self._wait_for(lambda m=moment: self._agent_spoke_since(m)  # type: ignore[misc]
+                                         and self._agent_active,
+                                         self._reply_timeout, "agent did not start a reply")
+                    reply_start = self.report.segments[-1].started_at
+                    await asyncio.sleep(max(0.0, reply_start + line.barge_in_after_ms / 1000
+                                            - time.monotonic()))
+                    segment = self.report.segments[-1]
+                    started, ended = await self.say(line.text)
+                    await self._wait_quiet(0.3, self._reply_timeout)
+                    stopped_at = segment.ended_at
+                    self.report.turns.append(CallerTurnResult(
+                        index=index, text=line.text, speech_started_at=started,
+                        speech_ended_at=ended, barged_in=True,
+                        agent_stopped_at=stopped_at if stopped_at and stopped_at >= started
+                        else None,
+                    ))
+                else:
+                    await self._wait_for(lambda m=last_turn_end: self._agent_spoke_since(m),  # type: ignore[misc]
+                                         self._reply_timeout, "agent did not reply")
+                    await self._wait_quiet(line.pause_before_ms / 1000, self._reply_timeout)
+                    started, ended = await self.say(line.text)
+                    self.report.turns.append(CallerTurnResult(
+                        index=index, text=line.text, speech_started_at=started,
+                        speech_ended_at=ended, barged_in=False))
+                last_turn_end = self.report.turns[-1].speech_ended_at
+                self._spawn(self._note_reply(self.report.turns[-1]), "caller-reply-watch")
+            self.report.hung_up_at = time.monotonic()
+        finally:
+            await self.aclose()
+        return self.report
+
+    async def _note_reply(self, turn: CallerTurnResult) -> None:
+        with contextlib.suppress(AgentNotHeardError):
+            await self._wait_for(lambda: self._agent_spoke_since(turn.speech_ended_at),
+                                 self._reply_timeout, "no reply")
+            turn.agent_reply_started_at = next(
+                seg.started_at for seg in self.report.segments
+                if seg.started_at >= turn.speech_ended_at)
