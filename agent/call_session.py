@@ -1,0 +1,413 @@
+"""One call, from the caller joining to the record being safe.
+
+Latency budget: the greeting is pre-rendered audio played the moment the session starts, so it
+never waits on the Realtime connection. Barge-in is local: Silero VAD on the caller's audio
+interrupts agent playout at once, without waiting for the model's own speech detection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from livekit import rtc
+from livekit.agents import (
+    AgentSession,
+    APIConnectOptions,
+    AutoSubscribe,
+    JobContext,
+    llm,
+    room_io,
+    vad,
+)
+from livekit.agents.voice import events as voice_events
+from livekit.plugins import openai
+from openai.types.realtime import AudioTranscription
+from openai.types.realtime.realtime_audio_input_turn_detection import ServerVad
+
+from agent.config import WorkerSettings
+from agent.intake_agent import IntakeAgent
+from agent.prerendered_audio import load_wav_pcm16, pcm16_to_frames, render_speech_pcm16
+from agent.recording import open_recorder
+from state.protocols import ESCALATION, STATUS, TURN, CallInfo, CallRecorder
+from tools.booking import BookingBackend, LocalBookingBackend
+from tools.checklist import SlotChecklist, recorder_hook
+from tools.context import EndReason, EscalationRequest, IntakeUserdata
+from tools.intake_tools import on_caller_turn
+from tools.playbook import Playbook, load_playbook
+
+logger = logging.getLogger("intake.call")
+
+AGENT_SAMPLE_RATE = 24000
+APOLOGY_TEXT = ("I'm sorry, I'm having trouble on my end. Someone from our team will call you "
+                "back shortly. Goodbye.")
+# end of caller speech to the model's end of turn; the model waits this long in silence
+TURN_SILENCE_MS = 500
+RESUME_EVENTS = 60
+
+
+TransferFn = Callable[[JobContext, EscalationRequest], Awaitable[bool]]
+
+
+@dataclass
+class PrewarmedAssets:
+    settings: WorkerSettings
+    vad: vad.VAD
+    playbook: Playbook
+    greeting_text: str
+    greeting_frames: list[rtc.AudioFrame]
+    apology_frames: list[rtc.AudioFrame]
+    booking: BookingBackend
+    # hands a call to a person (SIP transfer); None: escalations become callbacks
+    transfer: TransferFn | None = None
+
+
+def greeting_text(playbook: Playbook) -> str:
+    parts = [playbook.greeting, playbook.ai_disclosure]
+    if playbook.recording_consent.required and playbook.recording_consent.text:
+        parts.append(playbook.recording_consent.text)
+    first_field = next(iter(playbook.fields.values()))
+    parts.append(first_field.ask)
+    return " ".join(part.strip() for part in parts if part and part.strip())
+
+
+def prewarm_assets(settings: WorkerSettings, vad_model: vad.VAD) -> PrewarmedAssets:
+    playbook = load_playbook(settings.playbook_path)
+    text = greeting_text(playbook)
+    greeting_audio = getattr(playbook, "greeting_audio", None)
+    if greeting_audio:
+        pcm = load_wav_pcm16(settings.playbook_path.parent / str(greeting_audio),
+                             AGENT_SAMPLE_RATE)
+    else:
+        pcm = render_speech_pcm16(text, AGENT_SAMPLE_RATE)
+    return PrewarmedAssets(
+        settings=settings,
+        vad=vad_model,
+        playbook=playbook,
+        greeting_text=text,
+        greeting_frames=pcm16_to_frames(pcm, AGENT_SAMPLE_RATE),
+        apology_frames=pcm16_to_frames(render_speech_pcm16(APOLOGY_TEXT, AGENT_SAMPLE_RATE),
+                                       AGENT_SAMPLE_RATE),
+        booking=LocalBookingBackend(),
+    )
+
+
+def parse_job_metadata(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        logger.warning("job metadata is not JSON; ignoring it")
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def call_id_for(room_name: str, metadata: dict[str, Any]) -> str:
+    explicit = metadata.get("call_id")
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    if room_name.startswith("call-") and len(room_name) > len("call-"):
+        return room_name[len("call-"):]
+    return uuid.uuid4().hex
+
+
+def build_realtime_model(settings: WorkerSettings) -> openai.realtime.RealtimeModel:
+    kwargs: dict[str, Any] = {}
+    if settings.openai_base_url:
+        kwargs["base_url"] = settings.openai_base_url
+    return openai.realtime.RealtimeModel(
+        model=settings.realtime_model,
+        voice=settings.realtime_voice,
+        api_key=settings.openai_api_key,
+        turn_detection=ServerVad(
+            type="server_vad", threshold=0.5, prefix_padding_ms=300,
+            silence_duration_ms=TURN_SILENCE_MS, create_response=True, interrupt_response=True,
+        ),
+        input_audio_transcription=AudioTranscription(model="gpt-4o-mini-transcribe"),
+        conn_options=APIConnectOptions(max_retry=3, retry_interval=0.5, timeout=10.0),
+        **kwargs,
+    )
+
+
+class CallSession:
+    def __init__(self, ctx: JobContext, assets: PrewarmedAssets) -> None:
+        self._ctx = ctx
+        self._assets = assets
+        self._settings = assets.settings
+        self._metadata = parse_job_metadata(ctx.job.metadata)
+        self._call_id = call_id_for(ctx.room.name, self._metadata)
+        self._recorder: CallRecorder | None = None
+        self._close_recorder_client: Any = None
+        self._session: AgentSession[IntakeUserdata] | None = None
+        self._closed = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._apologised = False
+
+    @property
+    def call_id(self) -> str:
+        return self._call_id
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def run(self) -> None:
+        ctx = self._ctx
+        log_fields = {"call_id": self._call_id, "room": ctx.room.name}
+        ctx.log_context_fields = log_fields
+        await ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
+        participant = await ctx.wait_for_participant()
+        caller_number = participant.attributes.get("sip.phoneNumber") or None
+        started_at = datetime.now(UTC)
+
+        self._recorder, self._close_recorder_client = await open_recorder(self._settings)
+        await self._recorder.open(CallInfo(
+            call_id=self._call_id, room=ctx.room.name, worker_id=ctx.worker_id,
+            caller_number=caller_number, playbook=str(self._settings.playbook_path),
+            metadata=self._metadata,
+        ))
+        ctx.add_shutdown_callback(self._finish)
+
+        userdata = IntakeUserdata.create(
+            self._assets.playbook,
+            self._assets.booking,
+            call_id=self._call_id,
+            recorder=self._recorder,
+            call_start=started_at,
+            on_escalate=self._on_escalate,
+            on_end_call=self._end_call,
+        )
+        resume_line: str | None = None
+        chat_ctx: llm.ChatContext | None = None
+        if self._metadata.get("resume"):
+            resume_line, chat_ctx = await self._restore(userdata)
+        checklist = userdata.checklist
+        session: AgentSession[IntakeUserdata] = AgentSession(
+            llm=build_realtime_model(self._settings),
+            vad=self._assets.vad,
+            userdata=userdata,
+            turn_handling={"interruption": {"mode": "vad", "min_duration": 0.2,
+                                            "resume_false_interruption": False}},
+            aec_warmup_duration=None,  # phone audio: an early barge-in is real, not echo
+            user_away_timeout=float(self._assets.playbook.call_limits.idle_hangup_seconds),
+        )
+        self._session = session
+        self._wire_events(session)
+        agent = IntakeAgent(
+            playbook=self._assets.playbook,
+            checklist=checklist,
+            greeting_text=self._assets.greeting_text,
+            greeting_frames=self._assets.greeting_frames,
+            resume_line=resume_line,
+            resume_frames=(pcm16_to_frames(render_speech_pcm16(resume_line, AGENT_SAMPLE_RATE),
+                                           AGENT_SAMPLE_RATE) if resume_line else None),
+            chat_ctx=chat_ctx,
+        )
+        await session.start(
+            agent=agent,
+            room=ctx.room,
+            room_options=room_io.RoomOptions(
+                participant_identity=participant.identity,
+                close_on_disconnect=True,
+            ),
+            record=False,
+        )
+        await self._recorder.set_status("in_progress")
+
+    async def _restore(self, userdata: IntakeUserdata) -> tuple[str, llm.ChatContext]:
+        """A replacement agent: the checklist and the conversation so far, from Redis."""
+        assert self._recorder is not None
+        slots = await self._recorder.load_slots()
+        userdata.checklist = SlotChecklist.from_snapshot(
+            self._assets.playbook, {"slots": slots}, on_change=recorder_hook(self._recorder))
+        chat_ctx = llm.ChatContext.empty()
+        for _seq, event in await self._recorder.recent_events(RESUME_EVENTS):
+            if event.kind != TURN:
+                continue
+            role: Literal["user", "assistant"] = (
+                "user" if event.payload.get("role") == "caller" else "assistant")
+            chat_ctx.add_message(role=role, content=str(event.payload.get("text", "")))
+        missing = userdata.checklist.missing()
+        topic = (f"we were on your {missing[0].replace('_', ' ')}" if missing
+                 else "we were just wrapping up")
+        self._record(STATUS, {"status": "resumed"})
+        return f"Sorry, I lost you for a second. {topic[0].upper()}{topic[1:]}.", chat_ctx
+
+    # --- events -----------------------------------------------------------------------------
+    def _wire_events(self, session: AgentSession[IntakeUserdata]) -> None:
+        session.on("conversation_item_added", self._on_item_added)
+        session.on("user_input_transcribed", self._on_user_transcribed)
+        session.on("user_state_changed", self._on_user_state)
+        session.on("error", self._on_error)
+        session.on("close", self._on_close)
+
+    def _on_item_added(self, ev: voice_events.ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if not isinstance(item, llm.ChatMessage) or item.role not in ("user", "assistant"):
+            return
+        text = item.text_content or ""
+        if not text.strip():
+            return
+        role = "caller" if item.role == "user" else "agent"
+        payload = {"role": role, "text": text, "interrupted": bool(item.interrupted),
+                   "item_id": item.id}
+        self._record(TURN, payload)
+
+    def _on_user_transcribed(self, ev: voice_events.UserInputTranscribedEvent) -> None:
+        if not ev.is_final or not ev.transcript:
+            return
+        session = self._session
+        if session is None:
+            return
+        self._spawn(self._caller_turn(ev.transcript), "intake-caller-turn")
+
+    def _on_user_state(self, ev: voice_events.UserStateChangedEvent) -> None:
+        session = self._session
+        if session is None:
+            return
+        if ev.new_state == "speaking" and session.agent_state == "speaking":
+            # local VAD barge-in: stop playout now instead of waiting for the model
+            with contextlib.suppress(RuntimeError):
+                session.interrupt()
+        elif ev.new_state == "away":
+            self._spawn(self._idle_check(), "intake-idle-check")
+
+    def _on_error(self, ev: voice_events.ErrorEvent) -> None:
+        error = ev.error
+        if isinstance(error, llm.RealtimeModelError) and not error.recoverable:
+            logger.error("realtime model failed; apologising to the caller",
+                         extra={"call_id": self._call_id, "label": error.label})
+            self._spawn(self._apologise_and_end("realtime_unavailable"), "intake-apology")
+
+    def _on_close(self, ev: voice_events.CloseEvent) -> None:
+        self._closed.set()
+        self._ctx.shutdown(reason=str(ev.reason))
+
+    def _record(self, kind: str, payload: dict[str, Any]) -> None:
+        recorder = self._recorder
+        if recorder is None:
+            return
+        self._spawn(recorder.record(kind, payload), f"intake-record-{kind}")
+
+    # --- behaviours ---------------------------------------------------------------------------
+    async def _caller_turn(self, transcript: str) -> None:
+        """The deterministic guard sees every caller turn, whatever the model makes of it."""
+        session = self._session
+        if session is None:
+            return
+        already = set(session.userdata.escalated)
+        match = await on_caller_turn(session.userdata, transcript)
+        if match is None or match.category in already:
+            return
+        trigger = self._assets.playbook.escalation.get(match.category)
+        say = trigger.say if trigger is not None else ""
+        with contextlib.suppress(RuntimeError):
+            session.interrupt()
+        session.generate_reply(instructions=(
+            f"The caller needs a person ({match.category}). Say this, briefly: {say} Do not "
+            "discuss prices, legal terms or commitments."))
+
+    async def _on_escalate(self, request: EscalationRequest) -> bool:
+        """Hand the call to a person. Returns whether a transfer is under way."""
+        self._record(ESCALATION, {"category": request.category, "action": request.action,
+                                  "source": request.source, "stage": "handoff"})
+        transfer = self._assets.transfer
+        if request.action != "transfer" or transfer is None:
+            return False
+        try:
+            return await transfer(self._ctx, request)
+        except Exception:
+            logger.exception("transfer failed; the caller gets a callback instead",
+                             extra={"call_id": self._call_id})
+            return False
+
+    async def _end_call(self, reason: EndReason) -> None:
+        """Called from the end_call tool, before the goodbye is spoken: hang up after it."""
+        self._record(STATUS, {"status": "ending", "reason": reason})
+        self._spawn(self._hang_up_after_goodbye(str(reason)), "intake-hangup")
+
+    async def _hang_up_after_goodbye(self, reason: str) -> None:
+        session = self._session
+        if session is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._agent_state_is(session, "speaking"), 8.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._agent_state_is(session, "listening", "idle"),
+                                       30.0)
+        await self._hang_up(reason)
+
+    @staticmethod
+    async def _agent_state_is(session: AgentSession[IntakeUserdata], *states: str) -> None:
+        while session.agent_state not in states:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+    async def _idle_check(self) -> None:
+        session = self._session
+        if session is None:
+            return
+        handle = session.generate_reply(instructions="Ask briefly: are you still there?")
+        await handle
+        await asyncio.sleep(self._assets.playbook.call_limits.idle_hangup_seconds)
+        if session.user_state == "away":
+            self._record(STATUS, {"status": "idle_hangup"})
+            await self._hang_up("idle")
+
+    async def _apologise_and_end(self, reason: str) -> None:
+        session = self._session
+        if session is None or self._apologised:
+            return
+        self._apologised = True
+        self._record(STATUS, {"status": "apology", "reason": reason})
+
+        async def frames() -> Any:
+            for frame in self._assets.apology_frames:
+                yield frame
+
+        with contextlib.suppress(RuntimeError):
+            handle = session.say(APOLOGY_TEXT, audio=frames(), allow_interruptions=False,
+                                 add_to_chat_ctx=False)
+            await handle
+        await self._hang_up(reason)
+
+    async def _hang_up(self, reason: str) -> None:
+        self._record(STATUS, {"status": "hung_up", "reason": reason})
+        with contextlib.suppress(Exception):
+            await self._ctx.delete_room()
+        self._ctx.shutdown(reason=reason)
+
+    async def _finish(self, reason: str = "") -> None:
+        """Shutdown callback: the outcome is stored even when the job is being torn down."""
+        started = time.monotonic()
+        for task in list(self._tasks):
+            if task.get_name().startswith("intake-record"):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(task), 2.0)
+        recorder = self._recorder
+        session = self._session
+        if recorder is None:
+            return
+        try:
+            outcome: dict[str, Any] = (session.userdata.checklist.outcome()
+                                       if session is not None else {})
+            await recorder.finish(outcome)
+        except Exception:
+            logger.exception("could not store the call outcome", extra={"call_id": self._call_id})
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await recorder.aclose()
+            if self._close_recorder_client is not None:
+                await self._close_recorder_client()
+            logger.info("call finished", extra={
+                "call_id": self._call_id, "reason": reason,
+                "finish_ms": round((time.monotonic() - started) * 1000)})

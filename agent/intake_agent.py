@@ -1,0 +1,61 @@
+"""The intake Agent: objective-first instructions, the intake tools, a pre-rendered greeting."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import cast
+
+from livekit import rtc
+from livekit.agents import Agent, llm
+
+from agent.instructions import build_instructions, checklist_status_message
+from tools import INTAKE_TOOLS
+from tools.checklist import SlotChecklist
+from tools.playbook import Playbook
+
+logger = logging.getLogger("intake.agent")
+
+
+class IntakeAgent(Agent):
+    def __init__(
+        self,
+        *,
+        playbook: Playbook,
+        checklist: SlotChecklist,
+        greeting_text: str | None,
+        greeting_frames: Sequence[rtc.AudioFrame],
+        resume_line: str | None = None,
+        resume_frames: Sequence[rtc.AudioFrame] | None = None,
+        chat_ctx: llm.ChatContext | None = None,
+    ) -> None:
+        super().__init__(
+            instructions=build_instructions(playbook, checklist),
+            tools=cast(list[llm.Tool | llm.Toolset], list(INTAKE_TOOLS)),
+            chat_ctx=chat_ctx,
+        )
+        self._resume_frames = list(resume_frames or [])
+        self._playbook = playbook
+        self._checklist = checklist
+        self._greeting_text = greeting_text
+        self._greeting_frames = list(greeting_frames)
+        self._resume_line = resume_line
+
+    @staticmethod
+    async def _frames(frames: Sequence[rtc.AudioFrame]) -> AsyncIterator[rtc.AudioFrame]:
+        for frame in frames:
+            yield frame
+
+    async def on_enter(self) -> None:
+        if self._resume_line is not None:
+            # a replacement agent: no second greeting, pick up where the call was
+            self.session.say(self._resume_line, audio=self._frames(self._resume_frames))
+            return
+        if self._greeting_text:
+            self.session.say(self._greeting_text, audio=self._frames(self._greeting_frames))
+
+    async def refresh_checklist(self) -> None:
+        """Tell the model what is still missing; called after every tool call and turn."""
+        instructions = build_instructions(self._playbook, self._checklist)
+        status = checklist_status_message(self._checklist)
+        await self.update_instructions(f"{instructions}\n\n{status}")

@@ -1,0 +1,83 @@
+"""The agent worker: an AgentServer dispatched by name into call rooms.
+
+One worker process serves many calls, one job process each. The job waits for the caller,
+starts an AgentSession on the OpenAI Realtime model with Silero VAD, greets from pre-rendered
+audio the moment the caller's audio is subscribed, and records every turn as it happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from livekit.agents import AgentServer, JobContext, JobProcess, cli
+from livekit.plugins import silero
+
+from agent.call_session import CallSession, PrewarmedAssets, prewarm_assets
+from agent.config import DEFAULT_AGENT_NAME, ConfigError, load_settings
+from agent.worker_duties import WorkerDuties
+
+logger = logging.getLogger("intake.worker")
+
+PRODUCTION_ENV = "INTAKE_PRODUCTION"
+ASSETS_KEY = "intake_assets"
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Runs once per job process, before any call: everything slow happens here."""
+    settings = load_settings(production=os.environ.get(PRODUCTION_ENV) == "1")
+    vad = silero.VAD.load(
+        min_speech_duration=0.05,  # barge-in must fire within a couple of syllables
+        min_silence_duration=0.3,
+        activation_threshold=0.5,
+    )
+    proc.userdata[ASSETS_KEY] = prewarm_assets(settings, vad)
+
+
+def _num_idle_processes() -> int:
+    value = os.environ.get("INTAKE_IDLE_PROCESSES", "").strip()
+    return int(value) if value.isdigit() else 1
+
+
+server = AgentServer(
+    setup_fnc=prewarm,
+    num_idle_processes=_num_idle_processes(),
+    initialize_process_timeout=30.0,
+    # the worker's health endpoint; 0 picks a free port (several workers on one machine)
+    port=int(os.environ.get("INTAKE_WORKER_HTTP_PORT", "8081")),
+    shutdown_process_timeout=15.0,
+)
+
+
+@server.rtc_session(agent_name=os.environ.get("INTAKE_AGENT_NAME") or DEFAULT_AGENT_NAME)
+async def entrypoint(ctx: JobContext) -> None:
+    assets: PrewarmedAssets = ctx.proc.userdata[ASSETS_KEY]
+    await CallSession(ctx, assets).run()
+
+
+def run_worker_cli(argv: Sequence[str]) -> None:
+    """LiveKit's worker CLI (dev/start/console/connect) after our own configuration check."""
+    command = argv[0]
+    default_env = "production" if command == "start" else "development"
+    production = (os.environ.get("INTAKE_ENV") or default_env) == "production"
+    os.environ[PRODUCTION_ENV] = "1" if production else "0"
+    if command not in {"download-files", "console"} and not any(
+        flag in argv for flag in ("-h", "--help")
+    ):
+        try:
+            load_settings(production=production)
+        except ConfigError as exc:
+            print(f"intake: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
+    sys.argv = ["intake", *argv]
+    duties: WorkerDuties | None = None
+    if command in {"dev", "start"} and not any(f in argv for f in ("-h", "--help")):
+        duties = WorkerDuties(load_settings(production=production))
+        duties.start()
+    try:
+        cli.run_app(server)
+    finally:
+        if duties is not None:
+            duties.stop()

@@ -1,0 +1,142 @@
+"""What a worker process does besides running calls: keep the record flowing to Postgres and
+pick up calls whose agent died.
+
+Self-hosted LiveKit does not re-dispatch a job whose worker died; the caller would hear
+silence. Every worker watches the heartbeat leases in Redis; for a lapsed one, exactly one
+worker wins the atomic claim and dispatches a fresh agent into the room with `resume: true`.
+Several workers may run these duties at once: the claim is atomic and Postgres writes are
+idempotent on (call id, sequence).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from livekit import api
+
+from agent.config import WorkerSettings
+from state.migrations import apply_migrations
+from state.postgres_record import PostgresRecordStore, create_pool
+from state.redis_live import RedisLiveState, connect_redis
+from state.redispatch import claim_orphaned_call, close_orphaned_call, find_orphaned_calls
+from state.writer import RecordWriter
+
+logger = logging.getLogger("intake.worker_duties")
+
+ORPHAN_SCAN_INTERVAL_S = 0.5
+
+
+def duty_owner_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class WorkerDuties:
+    """Runs in its own thread and event loop beside LiveKit's worker loop."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self._settings = settings
+        self._owner = duty_owner_id()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def start(self) -> None:
+        if not (self._settings.redis_url and self._settings.database_url):
+            logger.warning("Redis or Postgres not configured: no record writer, no call pickup")
+            return
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            self._stop = asyncio.Event()
+            ready.set()
+            loop.run_until_complete(self._run())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="intake-worker-duties", daemon=True)
+        self._thread.start()
+        ready.wait(5)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    async def _run(self) -> None:
+        assert self._stop is not None
+        settings = self._settings
+        assert settings.redis_url and settings.database_url
+        try:
+            await apply_migrations(settings.database_url)
+        except Exception:
+            logger.exception("migrations failed; the record writer will retry the database")
+        client = connect_redis(settings.redis_url, timeout=2.0)
+        live = RedisLiveState(client)
+        pool = None
+        writer: RecordWriter | None = None
+        while pool is None and not self._stop.is_set():
+            try:
+                pool = await create_pool(settings.database_url)
+            except Exception:
+                logger.warning("Postgres unreachable; events wait in Redis")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), 2.0)
+        if pool is not None:
+            writer = RecordWriter(live, PostgresRecordStore(pool), writer_id=self._owner)
+            writer.start()
+        watcher = asyncio.create_task(self._watch_orphans(live), name="intake-orphan-watch")
+        try:
+            await self._stop.wait()
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            if writer is not None:
+                await writer.drain_all()
+                await writer.aclose()
+            if pool is not None:
+                await pool.close()
+            await client.aclose()
+
+    async def _watch_orphans(self, live: RedisLiveState) -> None:
+        while True:
+            try:
+                for orphan in await find_orphaned_calls(live):
+                    if not orphan.room:
+                        continue
+                    if await claim_orphaned_call(live, orphan.call_id, self._owner):
+                        await self._redispatch(live, orphan.call_id, orphan.room)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("orphaned-call scan failed")
+            await asyncio.sleep(ORPHAN_SCAN_INTERVAL_S)
+
+    async def _redispatch(self, live: RedisLiveState, call_id: str, room: str) -> None:
+        settings = self._settings
+        async with api.LiveKitAPI(settings.livekit_url, settings.livekit_api_key,
+                                  settings.livekit_api_secret) as lkapi:
+            participants = await lkapi.room.list_participants(
+                api.ListParticipantsRequest(room=room))
+            callers = [p for p in participants.participants
+                       if p.kind != api.ParticipantInfo.Kind.AGENT]
+            if not callers:
+                await close_orphaned_call(live, call_id)
+                logger.info("orphaned call's caller is gone; closed it",
+                            extra={"call_id": call_id})
+                return
+            await lkapi.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
+                agent_name=settings.agent_name, room=room,
+                metadata=json.dumps({"call_id": call_id, "resume": True})))
+            logger.info("re-dispatched an agent into an orphaned call",
+                        extra={"call_id": call_id})

@@ -1,0 +1,95 @@
+"""`intake demo`: the whole stack, one simulated call, the live transcript and the record."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from devstack.paths import project_root
+
+DEFAULT_SCENARIO = project_root() / "scenarios" / "demo_water_heater.yaml"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="start the local stack, place one simulated call, print the record")
+    parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO,
+                        help="scenario YAML (default: %(default)s)")
+    parser.add_argument("--playbook", type=Path, default=None,
+                        help="playbook YAML (default: INTAKE_PLAYBOOK or the example)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from agent.cli import CommandError
+    from realtime_simulator import ScenarioError, load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        raise CommandError(f"bad scenario file {args.scenario}:\n{exc}") from None
+    playbook = args.playbook or (Path(os.environ["INTAKE_PLAYBOOK"])
+                                 if os.environ.get("INTAKE_PLAYBOOK") else None)
+    if playbook is not None and not playbook.is_file():
+        raise CommandError(f"playbook file not found: {playbook}")
+    return asyncio.run(_demo(scenario, playbook))
+
+
+async def _demo(scenario: Any, playbook: Path | None) -> int:
+    from agent.cli import CommandError
+    from devstack.local_call import LocalStack
+    from devstack.services import ToolMissingError
+    from state.review import show_call
+
+    use_real_openai = bool(os.environ.get("OPENAI_API_KEY"))
+    print(f"intake demo: scenario '{scenario.name}', model: "
+          f"{'OpenAI Realtime API' if use_real_openai else 'local Realtime simulator'}")
+    started = time.monotonic()
+
+    def on_transcript(role: str, text: str) -> None:
+        print(f"  [{time.monotonic() - started:6.2f}s] {role:>6}: {text}", flush=True)
+
+    stack = LocalStack(scenario=scenario, playbook=playbook,
+                       use_simulator=not use_real_openai,
+                       redis_url=os.environ.get("INTAKE_REDIS_URL") or None,
+                       database_url=os.environ.get("INTAKE_DATABASE_URL") or None)
+    try:
+        print("  starting livekit-server, Redis, Postgres, simulator and worker ...", flush=True)
+        async with stack:
+            print(f"  stack up in {time.monotonic() - started:.1f}s; calling", flush=True)
+            started = time.monotonic()
+            result = await stack.place_call(on_transcript=on_transcript)
+            # the worker stores the outcome as the job shuts down
+            record = await _wait_for_record(stack.database_url or "", result.call_id, show_call)
+    except ToolMissingError as exc:
+        raise CommandError(str(exc)) from None
+    report = result.report
+    print()
+    print("call record:")
+    print(json.dumps(record, indent=2, default=str))
+    greeting = report.greeting_ms
+    print(f"greeting heard {greeting:.0f} ms after the agent subscribed to the caller"
+          if greeting is not None else "no greeting heard")
+    print(f"logs: {stack.log_dir}")
+    if record is None or report.first_agent_audio_at is None:
+        print("intake demo: the call did not complete; see the logs above", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _wait_for_record(database_url: str, call_id: str, show_call: Any,
+                           timeout: float = 20.0) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout
+    record: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        record = await show_call(database_url, call_id)
+        if record is not None and record.get("outcome"):
+            return record
+        await asyncio.sleep(0.25)
+    return record
