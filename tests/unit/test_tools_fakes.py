@@ -1,0 +1,98 @@
+"""Shared fakes for the tool tests: an in-memory CallRecorder and a call set up on the example
+playbook. (No tests here; the name keeps it among the tool test files.)"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from state.protocols import CallEvent, CallInfo
+from tools.booking import LocalBookingBackend
+from tools.context import EndReason, EscalationRequest, IntakeUserdata
+from tools.playbook import Playbook, load_playbook
+
+EXAMPLE_PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "home_services.yaml"
+# Tuesday 2025-03-04, 22:30 in Chicago (already Wednesday in UTC)
+CALL_START = datetime(2025, 3, 5, 4, 30, tzinfo=UTC)
+
+
+def example_playbook() -> Playbook:
+    return load_playbook(EXAMPLE_PLAYBOOK)
+
+
+class FakeRecorder:
+    """Keeps everything in lists; satisfies state.protocols.CallRecorder."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.slots: dict[str, dict[str, Any]] = {}
+        self.fail = False
+
+    async def open(self, call: CallInfo) -> None:
+        return None
+
+    async def record(self, kind: str, payload: Mapping[str, Any]) -> int:
+        if self.fail:
+            raise ConnectionError("recorder down")
+        self.events.append((kind, dict(payload)))
+        return len(self.events)
+
+    async def save_slot(self, name: str, slot: Mapping[str, Any]) -> None:
+        if self.fail:
+            raise ConnectionError("recorder down")
+        self.slots[name] = dict(slot)
+
+    async def load_slots(self) -> dict[str, dict[str, Any]]:
+        return dict(self.slots)
+
+    async def recent_events(self, limit: int) -> Sequence[tuple[int, CallEvent]]:
+        return []
+
+    async def set_status(self, status: str, **fields: str) -> None:
+        return None
+
+    async def heartbeat(self) -> None:
+        return None
+
+    async def finish(self, outcome: Mapping[str, Any]) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+    def kinds(self, kind: str) -> list[dict[str, Any]]:
+        return [payload for k, payload in self.events if k == kind]
+
+
+class Callbacks:
+    def __init__(self, transfer_ok: bool = True) -> None:
+        self.transfer_ok = transfer_ok
+        self.escalations: list[EscalationRequest] = []
+        self.ended: list[EndReason] = []
+
+    async def on_escalate(self, request: EscalationRequest) -> bool:
+        self.escalations.append(request)
+        return self.transfer_ok
+
+    async def on_end_call(self, reason: EndReason) -> None:
+        self.ended.append(reason)
+
+
+def make_call(*, booking: Any = None, transfer_ok: bool = True,
+              playbook: Playbook | None = None) -> tuple[IntakeUserdata, FakeRecorder, Callbacks]:
+    recorder = FakeRecorder()
+    callbacks = Callbacks(transfer_ok)
+    ud = IntakeUserdata.create(
+        playbook or example_playbook(), booking or LocalBookingBackend(), call_id="call-1",
+        recorder=recorder, call_start=CALL_START, on_escalate=callbacks.on_escalate,
+        on_end_call=callbacks.on_end_call,
+    )
+    return ud, recorder, callbacks
+
+
+def ctx(ud: IntakeUserdata) -> Any:
+    """Tools only read `context.userdata`; a stand-in avoids a live session for unit tests."""
+    return SimpleNamespace(userdata=ud)
