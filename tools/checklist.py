@@ -183,7 +183,8 @@ class SlotChecklist:
         """Store a new value. A changed value needs confirming again; the same one keeps its yes."""
         previous = self._slots[name]
         confirmed = previous.confirmed and previous.value == normalized.value
-        kind: ChangeKind = "corrected" if previous.filled and not confirmed else "recorded"
+        changed = previous.filled and previous.value != normalized.value
+        kind: ChangeKind = "corrected" if changed else "recorded"
         slot = Slot(name, raw=raw, value=normalized.value, spoken=normalized.spoken,
                     confirmed=confirmed, source_turn=turn, updated_at=self._clock(),
                     details=dict(normalized.details))
