@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -779,3 +780,34 @@ async def test_stop_closes_connected_clients(sim: RealtimeSimulator) -> None:
         await sim.stop()
         msg = await c.ws.receive(timeout=5)
         assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_stop_mid_response_leaves_no_tasks_behind() -> None:
+    before = asyncio.all_tasks()
+    simulator = RealtimeSimulator(parse_scenario(BARGE_IN_SCENARIO), api_key=KEY, stream_speed=1)
+    await simulator.start()
+    async with RealtimeWireClient(simulator.ws_url, KEY) as c:
+        await c.recv()
+        await c.send({"type": "response.create"})
+        await c.recv_until("response.output_audio.delta")
+        await simulator.stop()
+    await asyncio.sleep(0)
+    current = asyncio.current_task()
+    leaked = [t for t in asyncio.all_tasks() - before if t is not current and not t.done()]
+    assert leaked == []
+
+
+async def test_script_progress_survives_reconnection(sim: RealtimeSimulator) -> None:
+    async with RealtimeWireClient(sim.ws_url, KEY) as first:
+        await first.recv()
+        await configure(first)
+        await first.append_audio(caller_audio(CALLER_1))
+        await first.recv_until("response.done")
+    async with RealtimeWireClient(sim.ws_url, KEY) as second:
+        await second.recv()
+        await configure(second)
+        await second.append_audio(caller_audio(CALLER_2))
+        events = await second.recv_until("response.done")
+        assert joined_transcript(events) == REPLY_3
+    assert sim.connections == 2
+    assert [t.turn_index for t in sim.turn_timings] == [0, 1]
