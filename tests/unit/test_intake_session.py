@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,8 @@ from tests.unit.test_tools_fakes import make_call
 from tools import INTAKE_TOOLS
 
 pytestmark = pytest.mark.unit
+
+_CALL_IDS = itertools.count(1)
 
 # A script step sees the chat so far and returns either text or a tool call (name, args).
 Step = Callable[[llm.ChatContext], "str | tuple[str, dict[str, Any]]"]
@@ -51,7 +54,7 @@ class _ScriptedStream(llm.LLMStream):
         else:
             name, args = self._reply
             call = llm.FunctionToolCall(name=name, arguments=json.dumps(args),
-                                        call_id=f"call_{name}_{len(self._reply)}")
+                                        call_id=f"call_{next(_CALL_IDS)}")
             delta = llm.ChoiceDelta(role="assistant", tool_calls=[call])
         self._event_ch.send_nowait(llm.ChatChunk(id="scripted", delta=delta))
 
@@ -124,5 +127,6 @@ async def test_escalation_tool_calls_the_agent_callback() -> None:
         result.expect.next_event().is_function_call_output(is_error=False)
     finally:
         await session.aclose()
+    assert ud.escalated == {"human_request"}
     assert [r.category for r in callbacks.escalations] == ["human_request"]
     assert recorder.kinds("escalation")[0]["category"] == "human_request"
