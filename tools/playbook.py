@@ -261,8 +261,11 @@ class ServiceArea(_Model):
 
 class CallLimits(_Model):
     max_call_seconds: int = Field(ge=60, le=7200)
-    wrap_up_warning_seconds: int = Field(ge=10, le=600)
+    wrap_up_warning_seconds: int = Field(ge=10, le=600)  # lead time before max_call_seconds
     idle_hangup_seconds: int = Field(ge=5, le=300)
+    wrap_up_say: Text = "We're nearly out of time, so let me make sure I have what I need."
+    idle_prompt: Text = "Are you still there?"  # said once before an idle hang-up
+    goodbye: Text = "Thanks for calling. Goodbye!"
 
     @model_validator(mode="after")
     def _warning_fits(self) -> CallLimits:
