@@ -353,7 +353,7 @@ class RealtimeConnection:
         turn_index: int | None = None
         if had_speech:
             turn_index, transcript = self._sim._cursor.on_caller_segment()
-        if turn_index is None:
+        if had_speech and turn_index is None:
             logger.info("caller speech segment beyond the script", extra={"item_id": item_id})
         buffered_ms = self._buffered_bytes // wire.BYTES_PER_MS
         self._buffered_bytes = 0
