@@ -41,8 +41,14 @@ def _num_idle_processes() -> int:
     return int(value) if value.isdigit() else 1
 
 
+def _load_threshold() -> float:
+    value = os.environ.get("INTAKE_LOAD_THRESHOLD", "").strip()
+    return float(value) if value else 0.75
+
+
 server = AgentServer(
     setup_fnc=prewarm,
+    load_threshold=_load_threshold(),
     num_idle_processes=_num_idle_processes(),
     initialize_process_timeout=30.0,
     # the worker's health endpoint; 0 picks a free port (several workers on one machine)

@@ -118,6 +118,9 @@ class LocalStack:
             "INTAKE_ENV": "development",
             "INTAKE_IDLE_PROCESSES": str(self.idle_processes),
             "INTAKE_WORKER_HTTP_PORT": "0",
+            # one loaded 2-core machine runs the servers, the caller and the worker: the
+            # worker must not refuse jobs because the test harness itself uses the CPU
+            "INTAKE_LOAD_THRESHOLD": "inf",
             "INTAKE_REDIS_URL": self.redis_url or "",
             "INTAKE_DATABASE_URL": self.database_url or "",
         })
@@ -132,7 +135,8 @@ class LocalStack:
         index = len(self.workers)
         worker = ManagedProcess(
             f"worker-{index}",
-            [sys.executable, "-m", "agent", "start", "--log-level", "INFO"],
+            [sys.executable, "-m", "agent", "start", "--log-level",
+             os.environ.get("INTAKE_WORKER_LOG_LEVEL", "INFO")],
             log_path=self.log_dir / f"worker-{index}.log",
             env=self.worker_env(),
             cwd=project_root(),
@@ -207,6 +211,9 @@ class LocalStack:
         call_id = call_id or uuid.uuid4().hex[:12]
         room = f"call-{call_id}"
         timings_before = len(self.simulator.turn_timings) if self.simulator else 0
+        if self.simulator is not None:
+            self.simulator.begin_call(scenario if scenario is not self.simulator.scenario
+                                      else None)
         await self.dispatch(room, {"call_id": call_id, "source": "simulated-caller"})
         caller_number = scenario.caller.number if scenario.caller else None
         identity = scenario.caller.identity if scenario.caller else "caller"

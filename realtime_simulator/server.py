@@ -62,6 +62,18 @@ class RealtimeSimulator:
         self.connections = 0
         """WebSocket connections accepted so far (reconnections count again)."""
 
+    def begin_call(self, scenario: Scenario | None = None) -> None:
+        """Start the script over (optionally with another scenario) for the next call.
+
+        Calls through one simulator run one after another; a reconnect within a call keeps
+        its place because only this resets it.
+        """
+        if scenario is not None:
+            self.scenario = scenario
+            self._synthesize_all()
+        self._cursor = ScriptCursor(self.scenario)
+        self._called.clear()
+
     # ---- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -31,6 +31,11 @@ SEGMENT_GAP_S = 0.25
 TRANSCRIPTION_TOPIC = "lk.transcription"
 
 
+def frame_rms(pcm: bytes) -> float:
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
+    return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
+
+
 @dataclass(frozen=True)
 class CallerLine:
     text: str | None
@@ -97,7 +102,9 @@ class SimulatedCaller:
         self.report = CallerReport()
         self.room = rtc.Room()
         self._source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=40)
-        self._outgoing: asyncio.Queue[rtc.AudioFrame] = asyncio.Queue()
+        # (frame, voiced): timings count from the first to the last voiced frame, since the
+        # synthesizer pads its audio with silence
+        self._outgoing: asyncio.Queue[tuple[rtc.AudioFrame, bool]] = asyncio.Queue()
         self._speech_done: asyncio.Event = asyncio.Event()
         self._speaking = False
         self._speech_first_frame_at: float | None = None
@@ -169,11 +176,12 @@ class SimulatedCaller:
         while True:
             next_at += FRAME_MS / 1000
             try:
-                frame = self._outgoing.get_nowait()
+                frame, voiced = self._outgoing.get_nowait()
                 now = time.monotonic()
-                if self._speech_first_frame_at is None:
-                    self._speech_first_frame_at = now
-                self._speech_last_frame_at = now
+                if voiced:
+                    if self._speech_first_frame_at is None:
+                        self._speech_first_frame_at = now
+                    self._speech_last_frame_at = now
                 if self._outgoing.empty():
                     self._speech_done.set()
             except asyncio.QueueEmpty:
@@ -193,7 +201,8 @@ class SimulatedCaller:
         step = SAMPLES_PER_FRAME * 2
         for offset in range(0, len(pcm), step):
             chunk = pcm[offset: offset + step].ljust(step, b"\x00")
-            self._outgoing.put_nowait(rtc.AudioFrame(chunk, SAMPLE_RATE, 1, SAMPLES_PER_FRAME))
+            self._outgoing.put_nowait((rtc.AudioFrame(chunk, SAMPLE_RATE, 1, SAMPLES_PER_FRAME),
+                                       frame_rms(chunk) >= SPEECH_RMS))
         await self._speech_done.wait()
         assert self._speech_first_frame_at is not None and self._speech_last_frame_at is not None
         return self._speech_first_frame_at, self._speech_last_frame_at + FRAME_MS / 1000
@@ -203,9 +212,7 @@ class SimulatedCaller:
         stream = rtc.AudioStream.from_track(track=track, sample_rate=SAMPLE_RATE, num_channels=1)
         try:
             async for event in stream:
-                samples = np.frombuffer(event.frame.data, dtype=np.int16).astype(np.float32)
-                rms = float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
-                if rms < SPEECH_RMS:
+                if frame_rms(bytes(event.frame.data)) < SPEECH_RMS:
                     continue
                 now = time.monotonic()
                 self._last_loud_at = now
