@@ -1,0 +1,134 @@
+"""Place real SIP calls with sipp (Debian's sip-tester) for tests, demos and benchmarks.
+
+`uac_ulaw.xml` is a caller: INVITE with a G.711 mu-law offer, RTP from synthesized speech once
+answered, BYE after `hold_ms`. `SippCall` runs one such call as a child process in its own process
+group and reads back the SIP messages sipp traced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCENARIO_DIR = Path(__file__).resolve().parent
+CALLER_SCENARIO = SCENARIO_DIR / "uac_ulaw.xml"
+# the scenario streams this file from sipp's working directory
+AUDIO_FILE_NAME = "caller.ulaw"
+
+_STATUS_LINE = re.compile(r"^SIP/2\.0 (\d{3})", re.MULTILINE)
+
+
+class SippMissingError(RuntimeError):
+    """sipp, espeak-ng or sox is not installed; run scripts/bootstrap."""
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise SippMissingError(f"{name} not found; run scripts/bootstrap first")
+    return path
+
+
+def synthesize_ulaw(text: str, path: Path) -> Path:
+    """Speech for `text` as raw 8 kHz mono G.711 mu-law (espeak-ng, resampled by sox)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wav = path.with_suffix(".wav")
+    subprocess.run([_tool("espeak-ng"), "-w", str(wav), text], check=True,
+                   capture_output=True)
+    subprocess.run([_tool("sox"), str(wav), "-t", "raw", "-r", "8000", "-c", "1",
+                    "-e", "mu-law", str(path)], check=True, capture_output=True)
+    wav.unlink(missing_ok=True)
+    return path
+
+
+@dataclass
+class SippCall:
+    """One outbound call from sipp to `target` ("host:port"), calling `called_number`."""
+
+    target: str
+    called_number: str
+    caller_number: str
+    local_ip: str = "127.0.0.1"
+    hold_ms: int = 4000
+    timeout_s: int = 30
+    audio_text: str = "Hello, I am calling about a leaking pipe in my kitchen."
+    scenario: Path = CALLER_SCENARIO
+    local_port: int = 0
+    media_port: int = 0
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="intake-sipp-")))
+    _process: subprocess.Popen[bytes] | None = None
+
+    def argv(self) -> list[str]:
+        return [
+            _tool("sipp"), self.target,
+            "-sf", str(self.scenario),
+            "-s", self.called_number,
+            "-key", "caller_number", self.caller_number,
+            "-m", "1", "-l", "1",
+            "-d", str(self.hold_ms),
+            "-i", self.local_ip, "-mi", self.local_ip,
+            *(["-p", str(self.local_port)] if self.local_port else []),
+            *(["-mp", str(self.media_port)] if self.media_port else []),
+            "-timeout", f"{self.timeout_s}s", "-timeout_error",
+            "-trace_msg", "-message_file", str(self.messages_path),
+            "-trace_err", "-error_file", str(self.errors_path),
+            "-nostdin",
+        ]
+
+    @property
+    def messages_path(self) -> Path:
+        return self.workdir / "messages.log"
+
+    @property
+    def errors_path(self) -> Path:
+        return self.workdir / "errors.log"
+
+    def start(self) -> None:
+        audio = self.workdir / AUDIO_FILE_NAME
+        if not audio.exists():
+            synthesize_ulaw(self.audio_text, audio)
+        log = (self.workdir / "sipp.out").open("wb")
+        try:
+            self._process = subprocess.Popen(
+                self.argv(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+        finally:
+            log.close()
+
+    def wait(self, timeout: float) -> int:
+        """sipp's exit code: 0 when the whole scenario (answer, audio, BYE) succeeded."""
+        if self._process is None:
+            raise RuntimeError("sipp call not started")
+        return self._process.wait(timeout)
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGTERM)
+        try:
+            self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait(5)
+
+    def messages(self) -> str:
+        try:
+            return self.messages_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def response_codes(self) -> list[int]:
+        """Status codes of every SIP response sipp received or sent, in order."""
+        return [int(code) for code in _STATUS_LINE.findall(self.messages())]
