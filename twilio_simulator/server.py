@@ -41,6 +41,7 @@ DEFAULT_ACCOUNT_SID = "AC" + "5" * 32
 DEFAULT_AUTH_TOKEN = "simulated-auth-token-0123456789ab"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_FORM = web.RequestKey("twilio_simulator_form", dict[str, str])
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,7 @@ class TwilioSimulator:
             posted = await request.post()
             form = tuple((k, str(v)) for k, v in posted.items())
         authorized = self._authorized(request)
-        request["form"] = dict(form)
+        request[_FORM] = dict(form)
         self.requests.append(RecordedRequest(
             method=request.method, path=request.path,
             query=tuple((k, v) for k, v in request.query.items()), form=form,
@@ -279,8 +280,7 @@ class TwilioSimulator:
             status=404)
 
     def _form(self, request: web.Request) -> dict[str, str]:
-        form: dict[str, str] = request["form"]
-        return form
+        return request[_FORM]
 
     def _check_account(self, request: web.Request) -> None:
         if request.match_info["account"] != self.account.sid:
