@@ -404,7 +404,15 @@ class CallSession:
             logger.exception("could not store the call outcome", extra={"call_id": self._call_id})
         finally:
             for task in list(self._tasks):
-                task.cancel()
+                if task is not asyncio.current_task():
+                    task.cancel()
+            pending = [t for t in list(self._tasks) if t is not asyncio.current_task()]
+            if pending:
+                await asyncio.wait(pending, timeout=2.0)
+            leaked = [t.get_name() for t in pending if not t.done()]
+            if leaked:
+                logger.warning("call tasks leaked", extra={"call_id": self._call_id,
+                                                           "tasks": leaked})
             await recorder.aclose()
             if self._close_recorder_client is not None:
                 await self._close_recorder_client()

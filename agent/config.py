@@ -80,3 +80,16 @@ def load_settings(*, production: bool) -> WorkerSettings:
     if production and not (settings.redis_url and settings.database_url):
         raise ConfigError("INTAKE_REDIS_URL and INTAKE_DATABASE_URL are required for `start`")
     return settings
+
+
+def check_livekit_reachable(url: str, timeout: float = 3.0) -> None:
+    """Fail fast with the variable's name instead of retrying a dead URL for minutes."""
+    import socket
+
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme in {"wss", "https"} else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "", port), timeout=timeout):
+            return
+    except OSError as exc:
+        raise ConfigError(f"LIVEKIT_URL is unreachable ({url}): {exc.strerror or exc}") from None

@@ -16,7 +16,12 @@ from livekit.agents import AgentServer, JobContext, JobProcess, cli
 from livekit.plugins import silero
 
 from agent.call_session import CallSession, PrewarmedAssets, prewarm_assets
-from agent.config import DEFAULT_AGENT_NAME, ConfigError, load_settings
+from agent.config import (
+    DEFAULT_AGENT_NAME,
+    ConfigError,
+    check_livekit_reachable,
+    load_settings,
+)
 from agent.worker_duties import WorkerDuties
 
 logger = logging.getLogger("intake.worker")
@@ -73,7 +78,9 @@ def run_worker_cli(argv: Sequence[str]) -> None:
         flag in argv for flag in ("-h", "--help")
     ):
         try:
-            load_settings(production=production)
+            settings = load_settings(production=production)
+            if command in {"dev", "start", "connect"}:
+                check_livekit_reachable(settings.livekit_url)
         except ConfigError as exc:
             print(f"intake: {exc}", file=sys.stderr)
             raise SystemExit(1) from None

@@ -85,11 +85,19 @@ async def _demo(scenario: Any, playbook: Path | None) -> int:
 
 async def _wait_for_record(database_url: str, call_id: str, show_call: Any,
                            timeout: float = 20.0) -> dict[str, Any] | None:
-    deadline = time.monotonic() + timeout
-    record: dict[str, Any] | None = None
-    while time.monotonic() < deadline:
-        record = await show_call(database_url, call_id)
-        if record is not None and record.get("outcome"):
-            return record
-        await asyncio.sleep(0.25)
-    return record
+    """The worker stores the outcome as its job shuts down; the writer moves it to Postgres."""
+    from state.postgres_record import PostgresRecordStore, create_pool
+
+    pool = await create_pool(database_url, max_size=2)
+    try:
+        store = PostgresRecordStore(pool)
+        deadline = time.monotonic() + timeout
+        record: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            record = await show_call(store, call_id)
+            if record is not None and record.get("outcome"):
+                return record
+            await asyncio.sleep(0.25)
+        return record
+    finally:
+        await pool.close()

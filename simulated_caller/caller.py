@@ -270,6 +270,13 @@ class SimulatedCaller:
             last_turn_end = self.report.first_agent_audio_at or time.monotonic()
             for index, line in enumerate(self._lines):
                 if line.hangup or line.text is None:
+                    if self.report.turns:  # let the agent answer the last line first
+                        try:
+                            await self._wait_for(
+                                lambda m=last_turn_end: self._agent_spoke_since(m),  # type: ignore[misc]
+                                self._reply_timeout, "agent did not reply before hang-up")
+                        except AgentNotHeardError as exc:
+                            self.report.errors.append(str(exc))
                     await self._wait_quiet(line.pause_before_ms / 1000, self._reply_timeout)
                     break
                 if line.barge_in_after_ms is not None:
