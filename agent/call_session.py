@@ -38,7 +38,7 @@ from agent.intake_agent import IntakeAgent
 from agent.prerendered_audio import load_wav_pcm16, pcm16_to_frames, render_speech_pcm16
 from agent.recording import open_recorder
 from state.protocols import ESCALATION, STATUS, TURN, CallInfo, CallRecorder
-from tools.booking import BookingBackend, LocalBookingBackend
+from tools.booking import BookingBackend, HttpBookingBackend, LocalBookingBackend
 from tools.checklist import SlotChecklist, recorder_hook
 from tools.context import EndReason, EscalationRequest, IntakeUserdata
 from tools.intake_tools import on_caller_turn
@@ -96,7 +96,8 @@ def prewarm_assets(settings: WorkerSettings, vad_model: vad.VAD) -> PrewarmedAss
         greeting_frames=pcm16_to_frames(pcm, AGENT_SAMPLE_RATE),
         apology_frames=pcm16_to_frames(render_speech_pcm16(APOLOGY_TEXT, AGENT_SAMPLE_RATE),
                                        AGENT_SAMPLE_RATE),
-        booking=LocalBookingBackend(),
+        booking=(HttpBookingBackend(settings.business_api_base)
+                 if settings.business_api_base else LocalBookingBackend()),
     )
 
 

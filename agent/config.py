@@ -28,6 +28,7 @@ class WorkerSettings:
     realtime_voice: str
     redis_url: str | None
     database_url: str | None
+    business_api_base: str | None
     production: bool
 
     @property
@@ -70,6 +71,7 @@ def load_settings(*, production: bool) -> WorkerSettings:
         realtime_voice=_env("INTAKE_REALTIME_VOICE") or "marin",
         redis_url=_env("INTAKE_REDIS_URL"),
         database_url=_env("INTAKE_DATABASE_URL"),
+        business_api_base=_env("BUSINESS_API_BASE"),
         production=production,
     )
     if not settings.openai_api_key:
