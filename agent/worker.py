@@ -30,6 +30,14 @@ PRODUCTION_ENV = "INTAKE_PRODUCTION"
 ASSETS_KEY = "intake_assets"
 
 
+def warm_up_normalizers() -> None:
+    """dateparser builds its language data on first use (~150 ms); pay that before the call,
+    not inside a tool on the call's event loop."""
+    import dateparser
+
+    dateparser.parse("next Friday", settings={"PREFER_DATES_FROM": "future"})
+
+
 def prewarm(proc: JobProcess) -> None:
     """Runs once per job process, before any call: everything slow happens here."""
     settings = load_settings(production=os.environ.get(PRODUCTION_ENV) == "1")
@@ -39,6 +47,7 @@ def prewarm(proc: JobProcess) -> None:
         activation_threshold=0.5,
     )
     proc.userdata[ASSETS_KEY] = prewarm_assets(settings, vad)
+    warm_up_normalizers()
 
 
 def _num_idle_processes() -> int:

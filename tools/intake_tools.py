@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from livekit.agents import RunContext, ToolError, function_tool
+from livekit.agents.voice import SpeechHandle
 
 from state.protocols import ESCALATION, TOOL_CALL
 from tools.booking import AppointmentRequest, BookingResult, CallbackRequest, TimeWindow
@@ -82,18 +83,33 @@ async def _record_tool_call(ud: IntakeUserdata, name: str, args: Mapping[str, An
 
 
 class _Recorded:
-    """`async with _Recorded(ud, name, args):` records one tool_call event with its outcome."""
+    """`async with _Recorded(context, name, args):` records one tool_call event with its outcome.
 
-    def __init__(self, ud: IntakeUserdata, name: str, args: Mapping[str, Any]) -> None:
-        self._ud, self._name = ud, name
+    It also shields the tool's reply while the tool runs. livekit-agents treats a reply whose
+    tools are running as a background speech, and the caller's transcript for the very turn
+    that triggered the tool (it often arrives late with the Realtime API) would interrupt it,
+    so the model would never speak the result. Barge-in on the reply itself is unaffected:
+    interruptions are allowed again as soon as the tool returns.
+    """
+
+    def __init__(self, context: RunContext[IntakeUserdata], name: str,
+                 args: Mapping[str, Any]) -> None:
+        self._context = context
+        self._ud, self._name = context.userdata, name
         # the event stream is storage, not logs; still, no 10 KB blobs in it
         self._args = {k: (v[:200] if isinstance(v, str) else v) for k, v in args.items()}
+        self._shielded: SpeechHandle | None = None
 
     async def __aenter__(self) -> None:
-        return None
+        handle = self._context.speech_handle
+        if handle.allow_interruptions and not handle.interrupted:
+            handle.allow_interruptions = False
+            self._shielded = handle
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: object) -> None:
+        if self._shielded is not None and not self._shielded.interrupted:
+            self._shielded.allow_interruptions = True
         outcome = "ok" if exc is None else ("refused" if isinstance(exc, ToolError) else "failed")
         await _record_tool_call(self._ud, self._name, self._args, outcome)
 
@@ -180,7 +196,7 @@ async def record_field(context: RunContext[IntakeUserdata], field: str, value: s
             zero zero" or "next Friday". Do not invent or reformat values.
     """
     ud = context.userdata
-    async with _Recorded(ud, "record_field", {"field": field, "value": value}):
+    async with _Recorded(context, "record_field", {"field": field, "value": value}):
         name = _field_name(ud.checklist, field)
         return await _normalize_into(ud, name, value)
 
@@ -197,7 +213,7 @@ async def confirm_field(context: RunContext[IntakeUserdata], field: str, is_corr
     """
     ud = context.userdata
     args = {"field": field, "is_correct": is_correct, "correction": correction}
-    async with _Recorded(ud, "confirm_field", args):
+    async with _Recorded(context, "confirm_field", args):
         name = _field_name(ud.checklist, field)
         slot = ud.checklist.slot(name)
         if correction.strip():
@@ -215,7 +231,7 @@ async def confirm_field(context: RunContext[IntakeUserdata], field: str, is_corr
 async def list_missing_fields(context: RunContext[IntakeUserdata]) -> str:
     """List what the intake still needs: missing details and values still to confirm."""
     ud = context.userdata
-    async with _Recorded(ud, "list_missing_fields", {}):
+    async with _Recorded(context, "list_missing_fields", {}):
         checklist = ud.checklist
         parts = []
         if checklist.missing():
@@ -243,7 +259,7 @@ async def answer_business_question(context: RunContext[IntakeUserdata], topic: T
         detail: The service or place asked about, e.g. "water heater" or "Round Rock"; else "".
     """
     ud = context.userdata
-    async with _Recorded(ud, "answer_business_question", {"topic": topic, "detail": detail}):
+    async with _Recorded(context, "answer_business_question", {"topic": topic, "detail": detail}):
         playbook = ud.playbook
         if detail:
             try:
@@ -324,7 +340,7 @@ async def book_appointment(context: RunContext[IntakeUserdata], date: str,
         time_window: "morning", "afternoon", "evening" or "any".
     """
     ud = context.userdata
-    async with _Recorded(ud, "book_appointment", {"date": date, "time_window": time_window}):
+    async with _Recorded(context, "book_appointment", {"date": date, "time_window": time_window}):
         name, phone = _require_contact(ud)
         try:
             day = normalize_date(date, ud.call_start, ud.playbook.zone)
@@ -359,7 +375,7 @@ async def request_callback(context: RunContext[IntakeUserdata], time_window: Tim
         topic: A few words on what the callback is about; else "".
     """
     ud = context.userdata
-    async with _Recorded(ud, "request_callback", {"time_window": time_window, "topic": topic}):
+    async with _Recorded(context, "request_callback", {"time_window": time_window, "topic": topic}):
         name, phone = _require_contact(ud)
         if topic:
             try:
@@ -389,7 +405,7 @@ async def escalate_to_human(context: RunContext[IntakeUserdata], reason: Escalat
         note: A few words for the team on why; else "".
     """
     ud = context.userdata
-    async with _Recorded(ud, "escalate_to_human", {"reason": reason, "note": note}):
+    async with _Recorded(context, "escalate_to_human", {"reason": reason, "note": note}):
         detail = note[:200] if note else reason
         return await escalate(ud, reason, source="tool", detail=detail)
 
@@ -404,7 +420,7 @@ async def end_call(context: RunContext[IntakeUserdata], reason: EndReason) -> st
             "time_limit" otherwise.
     """
     ud = context.userdata
-    async with _Recorded(ud, "end_call", {"reason": reason}):
+    async with _Recorded(context, "end_call", {"reason": reason}):
         if reason == "intake_complete" and not ud.checklist.is_complete():
             raise ToolError("Before we finish, I still need a couple of details. "
                             + _next_step(ud.checklist))

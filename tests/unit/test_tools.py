@@ -356,3 +356,15 @@ async def test_recorder_outage_does_not_break_a_tool() -> None:
     recorder.fail = True
     await record_field(ctx(ud), field="problem", value="no hot water")
     assert ud.checklist.slot("problem").value == "no hot water"
+
+
+async def test_a_running_tool_shields_its_reply_then_allows_barge_in_again() -> None:
+    from tools.intake_tools import _Recorded
+
+    ud, _recorder, _callbacks = make_call()
+    context = ctx(ud)
+    handle = context.speech_handle
+    async with _Recorded(context, "record_field", {"field": "problem"}):
+        # the caller's late transcript for this turn must not cancel the tool's reply
+        assert handle.allow_interruptions is False
+    assert handle.allow_interruptions is True

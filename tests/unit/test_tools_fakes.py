@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+
+from livekit.agents.voice import SpeechHandle
 from typing import Any
 
 from state.protocols import CallEvent, CallInfo
@@ -94,5 +96,6 @@ def make_call(*, booking: Any = None, transfer_ok: bool = True,
 
 
 def ctx(ud: IntakeUserdata) -> Any:
-    """Tools only read `context.userdata`; a stand-in avoids a live session for unit tests."""
-    return SimpleNamespace(userdata=ud)
+    """Tools read `context.userdata` and shield `context.speech_handle` while they run; a
+    stand-in with a real SpeechHandle avoids a live session for unit tests."""
+    return SimpleNamespace(userdata=ud, speech_handle=SpeechHandle.create(allow_interruptions=True))
