@@ -316,3 +316,54 @@ async def test_escalation_event_lands(live: RedisLiveState, store: PostgresRecor
     assert record is not None
     assert {"seq": seq, "kind": "escalation", "payload": {"reason": "pricing"}} in [
         {k: e[k] for k in ("seq", "kind", "payload")} for e in record["events"]]
+
+
+async def _intake(database_url: str, *args: str) -> tuple[int, str, str]:
+    import os
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agent.cli", *args, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, "INTAKE_DATABASE_URL": database_url})
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_cli_migrate_list_show_edit_approve_purge(live: RedisLiveState,
+                                                        database_url: str) -> None:
+    code, out, _ = await _intake(database_url, "migrate")
+    assert code == 0 and "applied migrations: 0001" in out
+    assert (await _intake(database_url, "migrate"))[1].strip() == "database schema is up to date"
+    pool = await create_pool(database_url)
+    try:
+        store = PostgresRecordStore(pool)
+        recorder = RedisCallRecorder(live, settings=QUIET)
+        info = new_call()
+        await recorder.open(info)
+        await recorder.record(TURN, {"role": "caller", "text": "hello"})
+        await recorder.finish({"fields": {"name": "Ada"}, "missing_fields": ["budget"]})
+        await recorder.aclose()
+        await RecordWriter(live, store).drain_all()
+    finally:
+        await pool.close()
+    code, out, _ = await _intake(database_url, "calls", "list", "--json")
+    assert code == 0 and [c["call_id"] for c in json.loads(out)] == [info.call_id]
+    code, out, _ = await _intake(database_url, "calls", "edit", info.call_id, "--set",
+                                 "budget=high", "--by", "olivia")
+    assert code == 0
+    code, out, _ = await _intake(database_url, "calls", "approve", info.call_id, "--by", "omar")
+    assert code == 0 and "approved by omar" in out
+    code, out, _ = await _intake(database_url, "calls", "show", info.call_id, "--json")
+    shown = json.loads(out)
+    assert shown["outcome"]["fields"] == {"name": "Ada", "budget": "high"}
+    assert [r["changed_by"] for r in shown["revisions"]] == ["olivia", "omar"]
+    code, out, _ = await _intake(database_url, "calls", "show", info.call_id)
+    assert code == 0 and "caller: hello" in out
+    code, _, err = await _intake(database_url, "calls", "show", "no-such-call")
+    assert code == 1 and "no call with id" in err
+    code, out, _ = await _intake(database_url, "retention", "purge", "--days", "0")
+    assert code == 0 and "would purge: 1 calls, 1 transcript turns" in out
+    code, out, _ = await _intake(database_url, "retention", "purge", "--days", "0", "--apply")
+    assert code == 0 and out.startswith("purged: 1 calls")
+    code, out, _ = await _intake(database_url, "retention", "purge", "--days", "0")
+    assert "would purge: 0 calls" in out
