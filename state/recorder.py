@@ -153,6 +153,9 @@ class RedisCallRecorder:
                 self._resumed = True
                 self._last_seq = max(self._last_seq, seq)
                 self._slots = await self.live.load_slots(call.call_id)
+                current = await self.live.get_call(call.call_id)
+                self._fields = {k: v for k, v in current.items()
+                                if k not in ("persisted_id", "persisted_seq", "epoch")}
             await self._beat()
         except REDIS_UNAVAILABLE:
             self._enter_degraded()

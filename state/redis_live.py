@@ -222,8 +222,9 @@ class RedisLiveState:
         pipe = self.client.pipeline(transaction=True)
         pipe.exists(call_key(call_id))
         pipe.hsetnx(call_key(call_id), "started_at", fields.get("started_at", ""))
+        # empty values never overwrite: a resuming agent may know less than the first one did
         pipe.hset(call_key(call_id), mapping={k: v for k, v in fields.items()
-                                                if k != "started_at"})
+                                                if k != "started_at" and v != ""})
         pipe.sadd(LIVE_INDEX, call_id)
         pipe.get(seq_key(call_id))
         existed, _, _, _, seq = await pipe.execute()

@@ -289,6 +289,7 @@ async def test_orphaned_call_is_found_claimed_once_and_resumed(live: RedisLiveSt
     second = RedisCallRecorder(live, settings=QUIET)
     await second.open(CallInfo(call_id=info.call_id, room=info.room, worker_id=winner))
     assert second.resumed
+    assert (await live.get_call(info.call_id))["caller_number"] == "+15555550100"
     assert await second.load_slots() == context.slots
     seq = await second.record(TURN, {"role": "agent", "text": "Sorry, I lost you."})
     assert seq == context.last_seq + 2  # after its own "resumed" status event
