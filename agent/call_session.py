@@ -52,6 +52,9 @@ APOLOGY_TEXT = ("I'm sorry, I'm having trouble on my end. Someone from our team 
 # end of caller speech to the model's end of turn; the model waits this long in silence
 TURN_SILENCE_MS = 500
 RESUME_EVENTS = 60
+# caller audio reaches Silero VAD in frames this long (the default 50 ms delays barge-in)
+INPUT_FRAME_MS = 20
+CALLER_AUDIO_TIMEOUT_S = 10.0
 
 
 TransferFn = Callable[[JobContext, EscalationRequest], Awaitable[bool]]
@@ -166,7 +169,10 @@ class CallSession:
         ctx = self._ctx
         log_fields = {"call_id": self._call_id, "room": ctx.room.name}
         ctx.log_context_fields = log_fields
-        await ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
+        # subscribe to the caller only once the session is ready to answer: the greeting then
+        # follows the subscription at once, and livekit-sip answers a SIP call as soon as our
+        # track is published
+        await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
         participant = await ctx.wait_for_participant()
         caller_number = participant.attributes.get("sip.phoneNumber") or None
         started_at = datetime.now(UTC)
@@ -220,10 +226,44 @@ class CallSession:
             room_options=room_io.RoomOptions(
                 participant_identity=participant.identity,
                 close_on_disconnect=True,
+                audio_input=room_io.AudioInputOptions(frame_size_ms=INPUT_FRAME_MS),
             ),
             record=False,
         )
+        await self._subscribe_to_caller_audio(participant)
+        agent.greet()
         await self._recorder.set_status("in_progress")
+
+    async def _subscribe_to_caller_audio(self, participant: rtc.RemoteParticipant) -> None:
+        room = self._ctx.room
+        subscribed = asyncio.Event()
+
+        def is_caller_audio(pub: rtc.TrackPublication, who: rtc.Participant) -> bool:
+            return who.identity == participant.identity and pub.kind == rtc.TrackKind.KIND_AUDIO
+
+        def on_published(pub: rtc.RemoteTrackPublication, who: rtc.RemoteParticipant) -> None:
+            if is_caller_audio(pub, who):
+                pub.set_subscribed(True)
+
+        def on_subscribed(_track: rtc.Track, pub: rtc.RemoteTrackPublication,
+                          who: rtc.RemoteParticipant) -> None:
+            if is_caller_audio(pub, who):
+                subscribed.set()
+
+        room.on("track_published", on_published)
+        room.on("track_subscribed", on_subscribed)
+        for pub in list(participant.track_publications.values()):
+            if is_caller_audio(pub, participant):
+                if pub.subscribed:
+                    subscribed.set()
+                pub.set_subscribed(True)
+        try:
+            await asyncio.wait_for(subscribed.wait(), CALLER_AUDIO_TIMEOUT_S)
+        except TimeoutError:
+            logger.warning("caller audio not subscribed in time; greeting anyway",
+                           extra={"call_id": self._call_id})
+        finally:
+            room.off("track_subscribed", on_subscribed)
 
     async def _restore(self, userdata: IntakeUserdata) -> tuple[str, llm.ChatContext]:
         """A replacement agent: the checklist and the conversation so far, from Redis."""

@@ -47,6 +47,11 @@ class IntakeAgent(Agent):
             yield frame
 
     async def on_enter(self) -> None:
+        # the call session greets once the caller's audio is subscribed (see `greet`)
+        return None
+
+    def greet(self) -> None:
+        """Speak the pre-rendered opening (or, for a replacement agent, the resume line)."""
         if self._resume_line is not None:
             # a replacement agent: no second greeting, pick up where the call was
             self.session.say(self._resume_line, audio=self._frames(self._resume_frames))

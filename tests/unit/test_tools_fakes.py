@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from livekit.agents.voice import SpeechHandle
-from typing import Any
 
 from state.protocols import CallEvent, CallInfo
 from tools.booking import LocalBookingBackend
