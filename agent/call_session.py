@@ -37,6 +37,7 @@ from agent.config import WorkerSettings
 from agent.intake_agent import IntakeAgent
 from agent.prerendered_audio import load_wav_pcm16, pcm16_to_frames, render_speech_pcm16
 from agent.recording import open_recorder
+from state.events import InvalidEventError
 from state.protocols import ESCALATION, STATUS, TURN, CallInfo, CallRecorder
 from tools.booking import BookingBackend, HttpBookingBackend, LocalBookingBackend
 from tools.checklist import SlotChecklist, recorder_hook
@@ -338,7 +339,18 @@ class CallSession:
         recorder = self._recorder
         if recorder is None:
             return
-        self._spawn(recorder.record(kind, payload), f"intake-record-{kind}")
+        self._spawn(self._record_safely(recorder, kind, payload), f"intake-record-{kind}")
+
+    async def _record_safely(self, recorder: CallRecorder, kind: str,
+                             payload: dict[str, Any]) -> None:
+        try:
+            await recorder.record(kind, payload)
+        except InvalidEventError as exc:
+            logger.warning("event rejected", extra={"call_id": self._call_id, "kind": kind,
+                                                    "reason": exc.reason})
+        except Exception:
+            logger.exception("event not recorded", extra={"call_id": self._call_id,
+                                                          "kind": kind})
 
     # --- behaviours ---------------------------------------------------------------------------
     async def _caller_turn(self, transcript: str) -> None:

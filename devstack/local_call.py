@@ -13,7 +13,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -203,6 +203,7 @@ class LocalStack:
         *,
         on_transcript: Callable[[str, str], None] | None = None,
         call_id: str | None = None,
+        after_greeting: Callable[[], Awaitable[object]] | None = None,
     ) -> CallResult:
         scenario = scenario or self.scenario
         if scenario is None:
@@ -219,7 +220,8 @@ class LocalStack:
         identity = scenario.caller.identity if scenario.caller else "caller"
         caller = SimulatedCaller(self.livekit.url, self.caller_token(room, identity,
                                                                      caller_number),
-                                 caller_lines(scenario), on_transcript=on_transcript)
+                                 caller_lines(scenario), on_transcript=on_transcript,
+                                 after_greeting=after_greeting)
         report = await caller.run()
         timings = (list(self.simulator.turn_timings[timings_before:])
                    if self.simulator else [])

@@ -102,6 +102,21 @@ class RealtimeSimulator:
         await runner.cleanup()
         logger.info("realtime simulator stopped")
 
+    async def drop_connections(self) -> int:
+        """Close every open socket from the server side, as a network drop would; the client
+        is expected to reconnect. Returns how many were dropped."""
+        connections = list(self._connections)
+        await asyncio.gather(*(c.close() for c in connections))
+        return len(connections)
+
+    async def restart(self) -> None:
+        """Stop, then listen again on the same port (a backend outage and its recovery)."""
+        port = self._bound_port
+        await self.stop()
+        if port is not None:
+            self._port = port
+        await self.start()
+
     async def __aenter__(self) -> RealtimeSimulator:
         await self.start()
         return self

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,7 +93,9 @@ class SimulatedCaller:
         *,
         on_transcript: Callable[[str, str], None] | None = None,
         reply_timeout: float = 20.0,
+        after_greeting: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        self._after_greeting = after_greeting
         self._url = url
         self._token = token
         self._lines = list(lines)
@@ -267,6 +269,8 @@ class SimulatedCaller:
         try:
             await self._wait_for(lambda: self.report.first_agent_audio_at is not None,
                                  greeting_timeout, "no greeting heard")
+            if self._after_greeting is not None:
+                await self._after_greeting()
             last_turn_end = self.report.first_agent_audio_at or time.monotonic()
             for index, line in enumerate(self._lines):
                 if line.hangup or line.text is None:
