@@ -2,7 +2,9 @@
 
 `uac_ulaw.xml` is a caller: INVITE with a G.711 mu-law offer, RTP from synthesized speech once
 answered, BYE after `hold_ms`. `SippCall` runs one such call as a child process in its own process
-group and reads back the SIP messages sipp traced.
+group and reads back the SIP messages sipp traced. sipp cannot record the audio it receives: give
+`rtp_sink_port` (an `RtpSink`'s port, sip.sipp.rtp_sink) and the offer asks the far end to send
+its audio there instead.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ CALLER_SCENARIO = SCENARIO_DIR / "uac_ulaw.xml"
 # the scenario streams this file from sipp's working directory
 AUDIO_FILE_NAME = "caller.ulaw"
 
+# sipp's media port when -mp is not given
+SIPP_DEFAULT_MEDIA_PORT = 6000
+
 _STATUS_LINE = re.compile(r"^SIP/2\.0 (\d{3})", re.MULTILINE)
 
 
@@ -36,14 +41,17 @@ def _tool(name: str) -> str:
     return path
 
 
-def synthesize_ulaw(text: str, path: Path) -> Path:
-    """Speech for `text` as raw 8 kHz mono G.711 mu-law (espeak-ng, resampled by sox)."""
+def synthesize_ulaw(text: str, path: Path, *, lead_s: float = 0.0,
+                    trail_s: float = 0.0) -> Path:
+    """Speech for `text` as raw 8 kHz mono G.711 mu-law (espeak-ng, resampled by sox), with
+    `lead_s` seconds of silence before it and `trail_s` after it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     wav = path.with_suffix(".wav")
     subprocess.run([_tool("espeak-ng"), "-w", str(wav), text], check=True,
                    capture_output=True)
+    pad = ["pad", f"{lead_s:g}", f"{trail_s:g}"] if lead_s > 0 or trail_s > 0 else []
     subprocess.run([_tool("sox"), str(wav), "-t", "raw", "-r", "8000", "-c", "1",
-                    "-e", "mu-law", str(path)], check=True, capture_output=True)
+                    "-e", "mu-law", str(path), *pad], check=True, capture_output=True)
     wav.unlink(missing_ok=True)
     return path
 
@@ -59,6 +67,12 @@ class SippCall:
     hold_ms: int = 4000
     timeout_s: int = 30
     audio_text: str = "Hello, I am calling about a leaking pipe in my kitchen."
+    # the scenario loops the audio file for the whole call: silence around the speech makes the
+    # caller say it once (trailing silence longer than the hold) and keeps RTP flowing meanwhile
+    audio_lead_s: float = 0.0
+    audio_trail_s: float = 0.0
+    # where the SDP offer asks the far end to send audio; 0: sipp's own media port
+    rtp_sink_port: int = 0
     scenario: Path = CALLER_SCENARIO
     local_port: int = 0
     media_port: int = 0
@@ -71,6 +85,7 @@ class SippCall:
             "-sf", str(self.scenario),
             "-s", self.called_number,
             "-key", "caller_number", self.caller_number,
+            "-key", "sdp_audio_port", str(self.sdp_audio_port),
             "-m", "1", "-l", "1",
             "-d", str(self.hold_ms),
             "-i", self.local_ip, "-mi", self.local_ip,
@@ -83,6 +98,10 @@ class SippCall:
         ]
 
     @property
+    def sdp_audio_port(self) -> int:
+        return self.rtp_sink_port or self.media_port or SIPP_DEFAULT_MEDIA_PORT
+
+    @property
     def messages_path(self) -> Path:
         return self.workdir / "messages.log"
 
@@ -93,7 +112,8 @@ class SippCall:
     def start(self) -> None:
         audio = self.workdir / AUDIO_FILE_NAME
         if not audio.exists():
-            synthesize_ulaw(self.audio_text, audio)
+            synthesize_ulaw(self.audio_text, audio, lead_s=self.audio_lead_s,
+                            trail_s=self.audio_trail_s)
         log = (self.workdir / "sipp.out").open("wb")
         try:
             self._process = subprocess.Popen(

@@ -1,0 +1,216 @@
+"""A real SIP call end to end through our worker.
+
+sipp -> livekit-sip -> livekit-server -> our worker process (dispatched by the dispatch rule our
+provisioning code created) -> the Realtime plugin talking to the simulator; Redis and Postgres
+hold the record. Nothing stands in for the agent: the call is answered because the worker
+publishes its track, and what comes back over RTP is the worker's voice.
+
+How the test hears the agent: sipp 3.6 cannot record the RTP it receives, so the caller's SDP
+offer names the port of an `RtpSink` (a UDP socket in this process) instead of sipp's own media
+port. livekit-sip sends to the address in the offer (symmetric RTP is off on loopback), so the
+agent's G.711 audio lands in the sink, which decodes it and counts the packets that are speech.
+sipp still streams the caller's speech from its own socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from livekit import api
+from pydantic import SecretStr
+
+from agent.call_session import call_id_for, parse_job_metadata
+from devstack.livekit_sip import LiveKitSip
+from devstack.local_call import LocalStack
+from devstack.paths import project_root
+from realtime_simulator import Scenario, load_scenario
+from sip.config import LiveKitCredentials, SipSettings
+from sip.livekit_provisioning import LiveKitSipControl, plan_livekit
+from sip.plan import apply_plan
+from sip.sipp import SippCall
+from sip.sipp.rtp_sink import RtpSink
+from state.postgres_record import PostgresRecordStore, create_pool
+from state.review import show_call
+
+pytestmark = pytest.mark.integration
+
+CALLED = "+15550143001"
+SCENARIO_PATH = project_root() / "scenarios" / "sip_agent_call.yaml"
+# How long a test waits for something to show up; an upper bound on waiting, not a measurement.
+WAIT_S = 60.0
+# The call's length from sipp's side: the caller's line, the agent's tool call and reply fit in
+# it with room to spare. sipp hangs up (BYE) when it is over.
+HOLD_MS = 15_000
+
+
+@dataclass
+class SipAgentStack:
+    stack: LocalStack
+    sip: LiveKitSip
+    settings: SipSettings
+    scenario: Scenario
+
+
+@pytest.fixture(scope="module")
+async def sip_agent_stack() -> AsyncIterator[SipAgentStack]:
+    """LocalStack (its own Redis, Postgres, livekit-server, simulator, worker) + livekit-sip on
+    that Redis, with an inbound trunk and a dispatch rule for the stack's agent name."""
+    scenario = load_scenario(SCENARIO_PATH)
+    # logs of its own: other stacks on this machine write to the default log folder
+    log_dir = Path(tempfile.mkdtemp(prefix="intake-sip-agent-call-"))
+    stack = LocalStack(scenario=scenario, idle_processes=1, log_dir=log_dir)
+    sip: LiveKitSip | None = None
+    try:
+        await stack.start()
+        assert stack.livekit is not None and stack.redis_url is not None
+        redis_address = stack.redis_url.split("//", 1)[1].split("/", 1)[0]
+        sip = LiveKitSip(redis_address=redis_address, ws_url=stack.livekit.url,
+                         api_key=stack.livekit.api_key, api_secret=stack.livekit.api_secret,
+                         log_path=log_dir / "livekit-sip.log")
+        await asyncio.to_thread(sip.start)
+        settings = SipSettings(
+            phone_numbers=(CALLED,),
+            allowed_addresses=("127.0.0.1",),
+            resource_name="sipagent",
+            # what INTAKE_AGENT_NAME does for `intake provision`: the rule dispatches our worker
+            agent_name=stack.agent_name,
+            livekit=LiveKitCredentials(url=stack.livekit.http_url,
+                                       api_key=stack.livekit.api_key,
+                                       api_secret=SecretStr(stack.livekit.api_secret)),
+        )
+        async with LiveKitSipControl(settings.livekit) as control:  # type: ignore[arg-type]
+            await apply_plan(await plan_livekit(control, settings))
+        yield SipAgentStack(stack=stack, sip=sip, settings=settings, scenario=scenario)
+    finally:
+        if sip is not None:
+            await asyncio.to_thread(sip.stop)
+        await stack.stop()
+
+
+def _caller() -> str:
+    return "+1555017" + f"{uuid.uuid4().int % 10_000:04d}"
+
+
+async def _call_room(lk: api.LiveKitAPI, caller: str,
+                     call: SippCall) -> tuple[str, api.ParticipantInfo]:
+    """The room and SIP participant of the call from `caller` (polls the server API)."""
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            rooms = await lk.room.list_rooms(api.ListRoomsRequest())
+            for room in rooms.rooms:
+                people = await lk.room.list_participants(
+                    api.ListParticipantsRequest(room=room.name))
+                for person in people.participants:
+                    if person.attributes.get("sip.phoneNumber") == caller:
+                        return room.name, person
+            assert call.running(), call.messages()[-3000:]
+            await asyncio.sleep(0.2)
+
+
+async def _agent_joined(lk: api.LiveKitAPI, room: str) -> bool:
+    people = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+    return any(p.kind == api.ParticipantInfo.Kind.AGENT for p in people.participants)
+
+
+async def _stored_call(database_url: str, call_id: str) -> dict[str, Any]:
+    """The call's record once its outcome is in Postgres (the worker writes it after the job)."""
+    pool = await create_pool(database_url, max_size=2)
+    try:
+        store = PostgresRecordStore(pool)
+        async with asyncio.timeout(WAIT_S):
+            while True:
+                record = await show_call(store, call_id)
+                if record is not None and record.get("outcome"):
+                    return record
+                await asyncio.sleep(0.25)
+    finally:
+        await pool.close()
+
+
+def _finished(log_path: Path, call_id: str) -> bool:
+    lines = log_path.read_text(errors="replace").splitlines()
+    return any("call finished" in line and call_id in line for line in lines)
+
+
+async def test_sip_call_is_answered_by_our_agent_and_recorded(
+        sip_agent_stack: SipAgentStack) -> None:
+    ctx = sip_agent_stack
+    stack, sim = ctx.stack, ctx.stack.simulator
+    assert sim is not None and stack.database_url is not None
+    sim.begin_call(ctx.scenario)
+    caller = _caller()
+    first_line = ctx.scenario.turns[0].caller
+    assert first_line is not None
+
+    async with RtpSink() as sink, stack.api() as lk:
+        call = SippCall(
+            target=f"127.0.0.1:{ctx.sip.sip_port}", called_number=CALLED, caller_number=caller,
+            audio_text=first_line,
+            # a breath before the line, then silence for the rest of the call (the scenario
+            # loops the file; the trailing silence outlasts the hold, so the line is said once)
+            audio_lead_s=1.5, audio_trail_s=HOLD_MS / 1000 + 10,
+            hold_ms=HOLD_MS, timeout_s=int(WAIT_S + HOLD_MS / 1000),
+            rtp_sink_port=sink.port,
+        )
+        call.start()
+        try:
+            room, participant = await _call_room(lk, caller, call)
+            assert room.startswith(ctx.settings.room_prefix)
+            assert participant.kind == api.ParticipantInfo.Kind.SIP
+
+            # the dispatch rule sent our worker's agent name, with the rule's metadata
+            dispatches = await lk.agent_dispatch.list_dispatch(room)
+            assert [d.agent_name for d in dispatches] == [stack.agent_name]
+            metadata = parse_job_metadata(dispatches[0].metadata)
+            assert metadata == {"call_direction": "inbound", "provisioned_by": "sipagent"}
+            # no call_id in the rule's metadata: the worker names the call after the room
+            call_id = call_id_for(room, metadata)
+            async with asyncio.timeout(WAIT_S):
+                while not await _agent_joined(lk, room):  # the worker takes the job
+                    assert call.running(), call.messages()[-3000:]
+                    await asyncio.sleep(0.1)
+
+            # the agent's voice comes back over RTP: the greeting, then (after the model's
+            # tool call went through our tool) the scripted reply to the caller's line
+            async with asyncio.timeout(WAIT_S):
+                await sink.wait_for_voice()
+            async with asyncio.timeout(WAIT_S):
+                while not (sim.tool_calls_received
+                           and sink.voiced_after(sim.tool_calls_received[0].received_at)):
+                    assert call.running(), (sink.stats.packets, sink.stats.voiced_packets,
+                                            sim.tool_calls_received, stack.log_dir)
+                    await asyncio.sleep(0.1)
+            tool = sim.tool_calls_received[0]
+            assert (tool.name, tool.turn_index, tool.expectation_met) == (
+                "record_field", 0, True)
+
+            # sipp hangs up when the hold is over: answered with 200, BYE answered with 200
+            exit_code = await asyncio.to_thread(call.wait, WAIT_S + HOLD_MS / 1000)
+            assert exit_code == 0, call.messages()[-3000:]
+            assert call.response_codes().count(200) >= 2
+        finally:
+            call.stop()
+
+    # the BYE ended the job: the worker's shutdown callback ran for this call
+    worker_log = stack.workers[0].log_path
+    async with asyncio.timeout(WAIT_S):
+        while True:  # a log line is all there is to wait on outside the worker
+            if _finished(worker_log, call_id):
+                break
+            await asyncio.sleep(0.25)
+
+    record = await _stored_call(stack.database_url, call_id)
+    assert record["call"]["caller_number"] == caller
+    assert record["call"]["room"] == room
+    caller_turns = [t["text"] for t in record["turns"] if t["role"] == "caller"]
+    assert caller_turns, json.dumps(record["turns"])
+    assert record["outcome"]["fields"]["problem"]
+    assert sink.stats.pcmu_packets > sink.stats.voiced_packets > 0
