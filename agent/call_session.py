@@ -56,6 +56,7 @@ RESUME_EVENTS = 60
 # caller audio reaches Silero VAD in frames this long (the default 50 ms delays barge-in)
 INPUT_FRAME_MS = 20
 CALLER_AUDIO_TIMEOUT_S = 10.0
+APOLOGY_TIMEOUT_S = 15.0
 
 
 TransferFn = Callable[[JobContext, EscalationRequest], Awaitable[bool]]
@@ -156,6 +157,7 @@ class CallSession:
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._apologised = False
+        self._finished = False
 
     @property
     def call_id(self) -> str:
@@ -326,10 +328,15 @@ class CallSession:
 
     def _on_error(self, ev: voice_events.ErrorEvent) -> None:
         error = ev.error
-        if isinstance(error, llm.RealtimeModelError) and not error.recoverable:
-            logger.error("realtime model failed; apologising to the caller",
-                         extra={"call_id": self._call_id, "label": error.label})
-            self._spawn(self._apologise_and_end("realtime_unavailable"), "intake-apology")
+        if not isinstance(error, llm.RealtimeModelError) or error.recoverable:
+            return  # the plugin retries recoverable failures (a dropped socket) itself
+        logger.error("realtime model failed; apologising to the caller",
+                     extra={"call_id": self._call_id, "label": error.label})
+        # AgentSession closes itself right after this event on an unrecoverable error, which
+        # would leave the caller in silence. We take the failure over: the pre-rendered
+        # apology plays (it needs no model), then we hang up.
+        error.recoverable = True
+        self._apologise_and_end("realtime_unavailable")
 
     def _on_close(self, ev: voice_events.CloseEvent) -> None:
         self._closed.set()
@@ -337,7 +344,7 @@ class CallSession:
 
     def _record(self, kind: str, payload: dict[str, Any]) -> None:
         recorder = self._recorder
-        if recorder is None:
+        if recorder is None or self._finished:
             return
         self._spawn(self._record_safely(recorder, kind, payload), f"intake-record-{kind}")
 
@@ -415,7 +422,7 @@ class CallSession:
             self._record(STATUS, {"status": "idle_hangup"})
             await self._hang_up("idle")
 
-    async def _apologise_and_end(self, reason: str) -> None:
+    def _apologise_and_end(self, reason: str) -> None:
         session = self._session
         if session is None or self._apologised:
             return
@@ -426,20 +433,36 @@ class CallSession:
             for frame in self._assets.apology_frames:
                 yield frame
 
-        with contextlib.suppress(RuntimeError):
+        try:
+            session.interrupt(force=True)
             handle = session.say(APOLOGY_TEXT, audio=frames(), allow_interruptions=False,
                                  add_to_chat_ctx=False)
-            await handle
-        await self._hang_up(reason)
+        except RuntimeError:
+            logger.warning("could not play the apology", extra={"call_id": self._call_id})
+            self._spawn(self._hang_up(reason), "intake-hangup")
+            return
+
+        async def then_hang_up() -> None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(handle.wait_for_playout(), APOLOGY_TIMEOUT_S)
+            await self._hang_up(reason)
+
+        self._spawn(then_hang_up(), "intake-hangup")
 
     async def _hang_up(self, reason: str) -> None:
         self._record(STATUS, {"status": "hung_up", "reason": reason})
+        # store the record before tearing down: a job that fails while closing (a dead
+        # Realtime connection re-raises from aclose) may never run its shutdown callbacks
+        await self._finish(reason)
         with contextlib.suppress(Exception):
             await self._ctx.delete_room()
         self._ctx.shutdown(reason=reason)
 
     async def _finish(self, reason: str = "") -> None:
-        """Shutdown callback: the outcome is stored even when the job is being torn down."""
+        """Store the outcome and close the recorder, once (hang-up or job shutdown)."""
+        if self._finished:
+            return
+        self._finished = True
         started = time.monotonic()
         for task in list(self._tasks):
             if task.get_name().startswith("intake-record"):
