@@ -1,0 +1,67 @@
+"""How benchmark figures are computed from what the caller and the simulator observed."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.call_session import call_id_for, greeting_text, parse_job_metadata
+from benchmarks.latency import measure_call
+from benchmarks.stats import percentile, summarize
+from devstack.local_call import CallResult, caller_lines
+from realtime_simulator import parse_scenario
+from realtime_simulator.records import TurnTiming
+from simulated_caller import AgentSpeechSegment, CallerReport, CallerTurnResult
+from tools.playbook import load_playbook
+
+pytestmark = pytest.mark.unit
+
+
+def test_percentile_is_nearest_rank_of_measured_values() -> None:
+    values = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 95) == 100.0
+    assert summarize(values) == {"p50": 50.0, "p95": 100.0, "max": 100.0, "n": 10}
+    assert summarize([]) == {"p50": None, "p95": None, "max": None, "n": 0}
+
+
+def test_measure_call_subtracts_what_the_simulator_waited() -> None:
+    report = CallerReport(agent_subscribed_at=1.0, first_agent_audio_at=1.3)
+    report.segments = [AgentSpeechSegment(1.3, 2.0), AgentSpeechSegment(4.0, 6.0)]
+    report.turns = [
+        CallerTurnResult(index=0, text="a", speech_started_at=2.5, speech_ended_at=3.0,
+                         barged_in=False, agent_reply_started_at=4.0),
+        CallerTurnResult(index=1, text="b", speech_started_at=5.0, speech_ended_at=5.5,
+                         barged_in=True, agent_stopped_at=5.15),
+    ]
+    timing = TurnTiming(turn_index=0, response_id="r", trigger="server_vad",
+                        speech_stopped_at=3.6, silence_window_ms=500, reply_delay_ms=300,
+                        created_at=3.6)
+    figures = measure_call(CallResult(call_id="c", room="call-c", report=report,
+                                      sim_turn_timings=[timing]))
+    assert figures["greeting_ms"] == [pytest.approx(300.0)]
+    assert figures["response_overhead_ms"] == [pytest.approx(1000.0 - 500 - 300)]
+    assert figures["barge_in_stop_ms"] == [pytest.approx(150.0)]
+
+
+def test_caller_lines_follow_the_scenario() -> None:
+    scenario = parse_scenario(
+        "name: s\nturns:\n  - caller: hello\n    barge_in_after_ms: 300\n"
+        "  - hangup: true\n")
+    lines = caller_lines(scenario)
+    assert lines[0].text == "hello" and lines[0].barge_in_after_ms == 300
+    assert lines[1].hangup and lines[1].text is None
+
+
+def test_greeting_discloses_ai_and_recording() -> None:
+    playbook = load_playbook("playbooks/home_services.yaml")
+    text = greeting_text(playbook)
+    assert playbook.ai_disclosure in text
+    assert playbook.recording_consent.text and playbook.recording_consent.text in text
+
+
+def test_call_id_comes_from_metadata_or_room() -> None:
+    assert call_id_for("call-abc123", {}) == "abc123"
+    assert call_id_for("call-abc123", {"call_id": "xyz"}) == "xyz"
+    assert call_id_for("other-room", {})  # a fresh id, never empty
+    assert parse_job_metadata("not json") == {}
+    assert parse_job_metadata('{"resume": true}') == {"resume": True}
