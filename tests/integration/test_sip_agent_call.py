@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from agent.call_session import call_id_for, parse_job_metadata
 from devstack.livekit_sip import LiveKitSip
 from devstack.local_call import LocalStack
 from devstack.paths import project_root
-from realtime_simulator import Scenario, load_scenario
+from realtime_simulator import RealtimeSimulator, Scenario, load_scenario
 from sip.config import LiveKitCredentials, SipSettings
 from sip.livekit_provisioning import LiveKitSipControl, plan_livekit
 from sip.plan import apply_plan
@@ -48,7 +49,7 @@ SCENARIO_PATH = project_root() / "scenarios" / "sip_agent_call.yaml"
 WAIT_S = 60.0
 # The call's length from sipp's side: the caller's line, the agent's tool call and reply fit in
 # it with room to spare. sipp hangs up (BYE) when it is over.
-HOLD_MS = 15_000
+HOLD_MS = 20_000
 
 
 @dataclass
@@ -135,6 +136,22 @@ async def _stored_call(database_url: str, call_id: str) -> dict[str, Any]:
         await pool.close()
 
 
+def _timeline(sink: RtpSink, sim: RealtimeSimulator, started: float) -> str:
+    """Seconds since sipp started: voiced RTP bursts and the simulator's events (for failures)."""
+    bursts: list[list[float]] = []
+    for at in sink.stats.voiced_at:
+        if bursts and at - bursts[-1][1] < 0.1:
+            bursts[-1][1] = at
+        else:
+            bursts.append([at, at])
+    lines = [f"rtp packets={sink.stats.packets} voiced={sink.stats.voiced_packets}"]
+    lines += [f"{a - started:7.2f}-{b - started:.2f} voiced rtp" for a, b in bursts]
+    lines += [f"{w.at - started:7.2f} {w.direction} {w.event.get('type')}" for w in sim.wire_log
+              if "audio" not in str(w.event.get("type")) or "speech" in str(w.event.get("type"))]
+    return "\n".join(sorted(lines[1:], key=lambda line: float(line.split()[0].split("-")[0]))
+                     + lines[:1])
+
+
 def _finished(log_path: Path, call_id: str) -> bool:
     lines = log_path.read_text(errors="replace").splitlines()
     return any("call finished" in line and call_id in line for line in lines)
@@ -160,6 +177,7 @@ async def test_sip_call_is_answered_by_our_agent_and_recorded(
             hold_ms=HOLD_MS, timeout_s=int(WAIT_S + HOLD_MS / 1000),
             rtp_sink_port=sink.port,
         )
+        started = time.monotonic()
         call.start()
         try:
             room, participant = await _call_room(lk, caller, call)
@@ -185,8 +203,7 @@ async def test_sip_call_is_answered_by_our_agent_and_recorded(
             async with asyncio.timeout(WAIT_S):
                 while not (sim.tool_calls_received
                            and sink.voiced_after(sim.tool_calls_received[0].received_at)):
-                    assert call.running(), (sink.stats.packets, sink.stats.voiced_packets,
-                                            sim.tool_calls_received, stack.log_dir)
+                    assert call.running(), _timeline(sink, sim, started)
                     await asyncio.sleep(0.1)
             tool = sim.tool_calls_received[0]
             assert (tool.name, tool.turn_index, tool.expectation_met) == (
