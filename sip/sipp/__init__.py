@@ -21,12 +21,16 @@ from pathlib import Path
 
 SCENARIO_DIR = Path(__file__).resolve().parent
 CALLER_SCENARIO = SCENARIO_DIR / "uac_ulaw.xml"
+# a caller who accepts a REFER (cold transfer), reports it done and hangs up
+TRANSFEREE_SCENARIO = SCENARIO_DIR / "uac_refer.xml"
 # the scenario streams this file from sipp's working directory
 AUDIO_FILE_NAME = "caller.ulaw"
 
 # sipp's media port when -mp is not given
 SIPP_DEFAULT_MEDIA_PORT = 6000
 
+# sipp's message trace: a dashed line with a timestamp, "... message sent|received ...", the text
+_TRACE_SEPARATOR = re.compile(r"^-{20,} .*$", re.MULTILINE)
 _STATUS_LINE = re.compile(r"^SIP/2\.0 (\d{3})", re.MULTILINE)
 
 
@@ -148,6 +152,16 @@ class SippCall:
             return self.messages_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+    def requests_received(self, method: str) -> list[str]:
+        """The SIP requests of `method` that sipp received, as traced text."""
+        found = []
+        for block in _TRACE_SEPARATOR.split(self.messages()):
+            direction, _, message = block.strip().partition("\n")
+            message = message.strip()
+            if "message received" in direction and message.startswith(f"{method} "):
+                found.append(message)
+        return found
 
     def response_codes(self) -> list[int]:
         """Status codes of every SIP response sipp received or sent, in order."""
