@@ -23,6 +23,8 @@ SCENARIO_DIR = Path(__file__).resolve().parent
 CALLER_SCENARIO = SCENARIO_DIR / "uac_ulaw.xml"
 # a caller who accepts a REFER (cold transfer), reports it done and hangs up
 TRANSFEREE_SCENARIO = SCENARIO_DIR / "uac_refer.xml"
+# a caller whose side refuses the REFER (603 Decline), then hangs up
+TRANSFER_DECLINED_SCENARIO = SCENARIO_DIR / "uac_refer_decline.xml"
 # the scenario streams this file from sipp's working directory
 AUDIO_FILE_NAME = "caller.ulaw"
 

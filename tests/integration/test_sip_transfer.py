@@ -13,6 +13,7 @@ import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -25,7 +26,7 @@ from devstack.services import LiveKitServer
 from sip.config import LiveKitCredentials, SipSettings
 from sip.livekit_provisioning import LiveKitSipControl, plan_livekit
 from sip.plan import apply_plan
-from sip.sipp import TRANSFEREE_SCENARIO, SippCall
+from sip.sipp import TRANSFER_DECLINED_SCENARIO, TRANSFEREE_SCENARIO, SippCall
 from sip.transfer import cold_transfer
 from tools.context import EscalationRequest
 
@@ -76,14 +77,14 @@ async def _call_room(lk: api.LiveKitAPI, caller: str, call: SippCall) -> str:
             await asyncio.sleep(0.2)
 
 
-async def test_cold_transfer_sends_refer_and_the_caller_leaves(
-        livekit_sip: LiveKitSip, sip_livekit_server: LiveKitServer,
-        transfer_trunk: SipSettings) -> None:
-    server = sip_livekit_server
+@contextlib.asynccontextmanager
+async def _answered_call(server: LiveKitServer, livekit_sip: LiveKitSip, scenario: Path,
+                         **sipp: int) -> AsyncIterator[tuple[SippCall, rtc.Room, api.LiveKitAPI]]:
+    """sipp calls in with `scenario`; the test joins in the agent's place and publishes a tone,
+    so livekit-sip answers. Yields the call, the stand-in's room and an API client."""
     caller = "+1555017" + f"{uuid.uuid4().int % 10_000:04d}"
     call = SippCall(target=f"127.0.0.1:{livekit_sip.sip_port}", called_number=CALLED,
-                    caller_number=caller, scenario=TRANSFEREE_SCENARIO,
-                    timeout_s=int(WAIT_S * 2))
+                    caller_number=caller, scenario=scenario, timeout_s=int(WAIT_S * 2), **sipp)
     lk = api.LiveKitAPI(server.url, server.api_key, server.api_secret)
     room = rtc.Room()
     source = rtc.AudioSource(48000, 1)
@@ -91,10 +92,6 @@ async def test_cold_transfer_sends_refer_and_the_caller_leaves(
     call.start()
     try:
         room_name = await _call_room(lk, caller, call)
-        left = asyncio.Event()
-        room.on("participant_disconnected",
-                lambda p: left.set() if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
-                else None)
         token = (api.AccessToken(server.api_key, server.api_secret)
                  .with_identity(f"stand-in-agent-{uuid.uuid4().hex[:6]}")
                  .with_grants(api.VideoGrants(room_join=True, room=room_name,
@@ -110,7 +107,32 @@ async def test_cold_transfer_sends_refer_and_the_caller_leaves(
             while 200 not in call.response_codes():
                 assert call.running(), call.messages()[-3000:]
                 await asyncio.sleep(0.1)
+        yield call, room, lk
+    finally:
+        call.stop()
+        if tone is not None:
+            tone.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tone
+        await room.disconnect()
+        await source.aclose()
+        await lk.aclose()
 
+
+def _sip_caller_present(room: rtc.Room) -> bool:
+    return any(p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
+               for p in room.remote_participants.values())
+
+
+async def test_cold_transfer_sends_refer_and_the_caller_leaves(
+        livekit_sip: LiveKitSip, sip_livekit_server: LiveKitServer,
+        transfer_trunk: SipSettings) -> None:
+    async with _answered_call(sip_livekit_server, livekit_sip,
+                              TRANSFEREE_SCENARIO) as (call, room, lk):
+        left = asyncio.Event()
+        room.on("participant_disconnected",
+                lambda p: left.set() if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
+                else None)
         request = EscalationRequest(category="pricing", action="transfer",
                                     transfer_number=HUMAN, source="tool",
                                     say="Let me connect you with our team.")
@@ -124,16 +146,27 @@ async def test_cold_transfer_sends_refer_and_the_caller_leaves(
         assert refer_to is not None and HUMAN in refer_to.group(1)
         # the caller's leg is gone from the room: the agent's job would end here
         async with asyncio.timeout(WAIT_S):
-            await left.wait()
-    finally:
-        call.stop()
-        if tone is not None:
-            tone.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await tone
-        await room.disconnect()
-        await source.aclose()
-        await lk.aclose()
+            if _sip_caller_present(room):
+                await left.wait()
+
+
+async def test_a_declined_refer_returns_false_and_the_caller_stays(
+        livekit_sip: LiveKitSip, sip_livekit_server: LiveKitServer,
+        transfer_trunk: SipSettings) -> None:
+    async with _answered_call(sip_livekit_server, livekit_sip, TRANSFER_DECLINED_SCENARIO,
+                              hold_ms=3000) as (call, room, lk):
+        request = EscalationRequest(category="urgent", action="transfer",
+                                    transfer_number=HUMAN, source="guard",
+                                    say="Let me get someone for you.")
+        ctx = SimpleNamespace(room=room, api=lk)
+        assert await cold_transfer(ctx, request) is False  # type: ignore[arg-type]
+        assert len(call.requests_received("REFER")) == 1
+        # the caller is still on the line with the agent, who offers a callback instead
+        assert _sip_caller_present(room)
+
+        exit_code = await asyncio.to_thread(call.wait, WAIT_S)
+        assert exit_code == 0, call.messages()[-3000:]
+        assert 603 in call.response_codes()
 
 
 async def test_cold_transfer_without_a_sip_caller_returns_false(
