@@ -1,5 +1,6 @@
 """Telephony: LiveKit SIP trunks and dispatch rules, Twilio Elastic SIP trunk provisioning,
-Twilio webhook signatures, and sipp-driven test calls.
+Twilio webhook signatures, cold transfer (`sip.transfer`), keypad input (`sip.dtmf`), and
+sipp-driven test calls (`sip.sipp`).
 
 Kept light on purpose (the CLI imports this package on every run): the provisioning modules,
 `sip.livekit_provisioning` (`SipControl`) and `sip.twilio_provisioning` (`TrunkProvider`), are
