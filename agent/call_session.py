@@ -33,6 +33,7 @@ from livekit.plugins import openai
 from openai.types.realtime import AudioTranscription
 from openai.types.realtime.realtime_audio_input_turn_detection import ServerVad
 
+from agent.call_limits import CallTimers
 from agent.config import WorkerSettings
 from agent.intake_agent import IntakeAgent
 from agent.prerendered_audio import load_wav_pcm16, pcm16_to_frames, render_speech_pcm16
@@ -42,7 +43,7 @@ from state.protocols import ESCALATION, STATUS, TURN, CallInfo, CallRecorder
 from tools.booking import BookingBackend, HttpBookingBackend, LocalBookingBackend
 from tools.checklist import SlotChecklist, recorder_hook
 from tools.context import EndReason, EscalationRequest, IntakeUserdata
-from tools.intake_tools import on_caller_turn
+from tools.intake_tools import on_caller_turn, release_reply_shields
 from tools.playbook import Playbook, load_playbook
 
 logger = logging.getLogger("intake.call")
@@ -158,6 +159,9 @@ class CallSession:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._apologised = False
         self._finished = False
+        self._agent: IntakeAgent | None = None
+        self._timers: CallTimers | None = None
+        self._refresh_pending = False
 
     @property
     def call_id(self) -> str:
@@ -201,6 +205,7 @@ class CallSession:
         chat_ctx: llm.ChatContext | None = None
         if self._metadata.get("resume"):
             resume_line, chat_ctx = await self._restore(userdata)
+        userdata.hold_reply_shields = True
         checklist = userdata.checklist
         session: AgentSession[IntakeUserdata] = AgentSession(
             llm=build_realtime_model(self._settings),
@@ -233,8 +238,10 @@ class CallSession:
             ),
             record=False,
         )
+        self._agent = agent
         await self._subscribe_to_caller_audio(participant)
         agent.greet()
+        self._start_timers(session)
         await self._recorder.set_status("in_progress")
 
     async def _subscribe_to_caller_audio(self, participant: rtc.RemoteParticipant) -> None:
@@ -293,6 +300,7 @@ class CallSession:
         session.on("user_input_transcribed", self._on_user_transcribed)
         session.on("user_state_changed", self._on_user_state)
         session.on("error", self._on_error)
+        session.on("function_tools_executed", self._on_tools_executed)
         session.on("close", self._on_close)
 
     def _on_item_added(self, ev: voice_events.ConversationItemAddedEvent) -> None:
@@ -306,6 +314,14 @@ class CallSession:
         payload = {"role": role, "text": text, "interrupted": bool(item.interrupted),
                    "item_id": item.id}
         self._record(TURN, payload)
+        if role == "caller":
+            self._refresh_checklist()
+
+    def _on_tools_executed(self, _ev: voice_events.FunctionToolsExecutedEvent) -> None:
+        session = self._session
+        if session is not None:
+            release_reply_shields(session.userdata)
+        self._refresh_checklist()
 
     def _on_user_transcribed(self, ev: voice_events.UserInputTranscribedEvent) -> None:
         if not ev.is_final or not ev.transcript:
@@ -323,8 +339,11 @@ class CallSession:
             # local VAD barge-in: stop playout now instead of waiting for the model
             with contextlib.suppress(RuntimeError):
                 session.interrupt()
-        elif ev.new_state == "away":
-            self._spawn(self._idle_check(), "intake-idle-check")
+        if self._timers is not None:
+            if ev.new_state == "away":
+                self._timers.caller_idle()
+            elif ev.new_state == "speaking":
+                self._timers.caller_active()
 
     def _on_error(self, ev: voice_events.ErrorEvent) -> None:
         error = ev.error
@@ -411,16 +430,62 @@ class CallSession:
         while session.agent_state not in states:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
-    async def _idle_check(self) -> None:
+    # --- limits --------------------------------------------------------------------------
+    def _start_timers(self, session: AgentSession[IntakeUserdata]) -> None:
+        limits = self._assets.playbook.call_limits
+
+        async def wrap_up() -> None:
+            self._record(STATUS, {"status": "wrap_up_warning"})
+            session.generate_reply(instructions=(
+                f"Say: {limits.wrap_up_say} Then ask only for the most important detail that "
+                "is still missing."))
+
+        async def time_up() -> None:
+            self._record(STATUS, {"status": "time_limit"})
+            await self._say_goodbye_and_hang_up("time_limit")
+
+        async def idle_prompt() -> None:
+            self._record(STATUS, {"status": "idle_prompt"})
+            session.generate_reply(instructions=f"Say exactly this and nothing else: "
+                                                f"{limits.idle_prompt}")
+
+        async def idle_hang_up() -> None:
+            self._record(STATUS, {"status": "idle_hangup"})
+            await self._say_goodbye_and_hang_up("idle")
+
+        self._timers = CallTimers(
+            max_call_s=limits.max_call_seconds, warning_s=limits.wrap_up_warning_seconds,
+            idle_s=limits.idle_hangup_seconds, on_wrap_up=wrap_up, on_time_up=time_up,
+            on_idle_prompt=idle_prompt, on_idle_hang_up=idle_hang_up)
+        self._timers.start()
+
+    async def _say_goodbye_and_hang_up(self, reason: str) -> None:
         session = self._session
         if session is None:
             return
-        handle = session.generate_reply(instructions="Ask briefly: are you still there?")
-        await handle
-        await asyncio.sleep(self._assets.playbook.call_limits.idle_hangup_seconds)
-        if session.user_state == "away":
-            self._record(STATUS, {"status": "idle_hangup"})
-            await self._hang_up("idle")
+        with contextlib.suppress(RuntimeError):
+            session.interrupt()
+        session.generate_reply(instructions=(
+            f"Say exactly this and nothing else: {self._assets.playbook.call_limits.goodbye}"))
+        await self._hang_up_after_goodbye(reason)
+
+    def _refresh_checklist(self) -> None:
+        """The model always sees what is still missing: after every tool call and turn."""
+        if self._agent is None or self._refresh_pending:
+            return
+        self._refresh_pending = True
+
+        async def refresh() -> None:
+            try:
+                if self._agent is not None:
+                    await self._agent.refresh_checklist()
+            except Exception:
+                logger.exception("could not refresh the checklist",
+                                 extra={"call_id": self._call_id})
+            finally:
+                self._refresh_pending = False
+
+        self._spawn(refresh(), "intake-refresh-checklist")
 
     def _apologise_and_end(self, reason: str) -> None:
         session = self._session
@@ -464,6 +529,8 @@ class CallSession:
             return
         self._finished = True
         started = time.monotonic()
+        if self._timers is not None:
+            await self._timers.aclose()
         for task in list(self._tasks):
             if task.get_name().startswith("intake-record"):
                 with contextlib.suppress(Exception):

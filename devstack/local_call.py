@@ -212,6 +212,7 @@ class LocalStack:
         call_id = call_id or uuid.uuid4().hex[:12]
         room = f"call-{call_id}"
         timings_before = len(self.simulator.turn_timings) if self.simulator else 0
+        wire_before = len(self.simulator.wire_log) if self.simulator else 0
         if self.simulator is not None:
             self.simulator.begin_call(scenario if scenario is not self.simulator.scenario
                                       else None)
@@ -222,7 +223,17 @@ class LocalStack:
                                                                      caller_number),
                                  caller_lines(scenario), on_transcript=on_transcript,
                                  after_greeting=after_greeting)
-        report = await caller.run()
+        try:
+            report = await caller.run()
+        except Exception as exc:
+            if self.simulator is not None:
+                path = self.log_dir / f"wire-{call_id}.jsonl"
+                with path.open("w") as fh:
+                    for entry in self.simulator.wire_log[wire_before:]:
+                        fh.write(json.dumps({"dir": entry.direction, "at": entry.at,
+                                             "event": entry.event}, default=str) + "\n")
+                exc.add_note(f"Realtime wire log of this call: {path}")
+            raise
         timings = (list(self.simulator.turn_timings[timings_before:])
                    if self.simulator else [])
         return CallResult(call_id=call_id, room=room, report=report, sim_turn_timings=timings)

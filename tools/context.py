@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from livekit.agents.voice import SpeechHandle
+
 from state.protocols import CallRecorder
 from tools.booking import BookingBackend
 from tools.checklist import SlotChecklist, recorder_hook
@@ -52,6 +54,11 @@ class IntakeUserdata:
     guard: EscalationGuard = field(init=False)
     escalated: set[str] = field(default_factory=set)  # categories already handed off
     end_reason: EndReason | None = None
+    # Replies shielded from interruption while their tools run (see intake_tools._Recorded).
+    # With `hold_reply_shields`, the agent lifts them on `function_tools_executed`, which the
+    # framework emits only once the reply has left its background-speech set.
+    hold_reply_shields: bool = False
+    shielded_replies: list[SpeechHandle] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.call_start.tzinfo is None:

@@ -105,13 +105,27 @@ class _Recorded:
         if handle.allow_interruptions and not handle.interrupted:
             handle.allow_interruptions = False
             self._shielded = handle
+            if self._ud.hold_reply_shields:
+                self._ud.shielded_replies.append(handle)
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: object) -> None:
-        if self._shielded is not None and not self._shielded.interrupted:
-            self._shielded.allow_interruptions = True
+        if self._shielded is not None and not self._ud.hold_reply_shields:
+            _allow_interruptions(self._shielded)
         outcome = "ok" if exc is None else ("refused" if isinstance(exc, ToolError) else "failed")
         await _record_tool_call(self._ud, self._name, self._args, outcome)
+
+
+def _allow_interruptions(handle: SpeechHandle) -> None:
+    if not handle.interrupted and not handle.done():
+        handle.allow_interruptions = True
+
+
+def release_reply_shields(ud: IntakeUserdata) -> None:
+    """Let the caller barge in on tool replies again; call on `function_tools_executed`."""
+    handles, ud.shielded_replies = ud.shielded_replies, []
+    for handle in handles:
+        _allow_interruptions(handle)
 
 
 def _now() -> datetime:

@@ -368,3 +368,18 @@ async def test_a_running_tool_shields_its_reply_then_allows_barge_in_again() -> 
         # the caller's late transcript for this turn must not cancel the tool's reply
         assert handle.allow_interruptions is False
     assert handle.allow_interruptions is True
+
+
+async def test_a_held_shield_lasts_until_the_agent_releases_it() -> None:
+    from tools.intake_tools import _Recorded, release_reply_shields
+
+    ud, _recorder, _callbacks = make_call()
+    ud.hold_reply_shields = True
+    context = ctx(ud)
+    handle = context.speech_handle
+    async with _Recorded(context, "record_field", {"field": "problem"}):
+        pass
+    # still shielded: the framework has not yet taken the reply out of its background set
+    assert handle.allow_interruptions is False
+    release_reply_shields(ud)
+    assert handle.allow_interruptions is True and ud.shielded_replies == []

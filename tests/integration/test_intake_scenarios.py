@@ -1,0 +1,97 @@
+"""Intake behaviour on the simulator and the real stack: read-back and correction, escalation by
+trigger phrase (whatever the model does), a complete intake that ends the call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from devstack.local_call import LocalStack
+from devstack.paths import project_root
+from realtime_simulator import load_scenario, parse_scenario
+
+from .test_call_spine import _record
+
+pytestmark = pytest.mark.integration
+
+CORRECTION = """
+name: phone-correction
+turns:
+  - caller: "My number is five one two, five five five, zero one nine nine."
+    agent:
+      - tool: record_field
+        arguments: {field: phone, value: "512 555 0199"}
+        expect_output_contains: "zero one nine nine"
+      - say: "I have five one two, five five five, zero one nine nine. Is that right?"
+  - caller: "No, it ends in zero one four two."
+    agent:
+      - tool: confirm_field
+        arguments: {field: phone, is_correct: false, correction: "512 555 0142"}
+        expect_output_contains: "zero one four two"
+      - say: "Sorry about that. Five one two, five five five, zero one four two?"
+  - caller: "Yes, that's it."
+    agent:
+      - tool: confirm_field
+        arguments: {field: phone, is_correct: true}
+      - say: "Thanks. What's going on that you need help with?"
+  - hangup: true
+    pause_before_ms: 300
+"""
+
+PRICING = """
+name: pricing-trigger
+fallback_reply: "I can't quote prices, but a technician will give you an estimate."
+turns:
+  - caller: "How much does it cost to replace a water heater?"
+    agent:
+      - say: "Let me see."
+  - hangup: true
+    pause_before_ms: 300
+"""
+
+
+def _events(record: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["payload"] for e in record["events"] if e["kind"] == kind]
+
+
+async def test_read_back_then_correction_keeps_the_corrected_number(
+        call_stack: LocalStack) -> None:
+    result = await call_stack.place_call(parse_scenario(CORRECTION))
+    sim = call_stack.simulator
+    assert sim is not None
+    assert not sim.expectation_failures
+    record = await _record(call_stack, result.call_id)
+    outcome = record["outcome"]
+    assert outcome["fields"]["phone"] == "+15125550142"
+    changes = [c for c in _events(record, "slot_changed") if c["field"] == "phone"]
+    values = [(c["value"], c["confirmed"]) for c in changes]
+    assert ("+15125550199", False) in values and values[-1] == ("+15125550142", True)
+
+
+async def test_a_pricing_question_escalates_by_rule(call_stack: LocalStack) -> None:
+    result = await call_stack.place_call(parse_scenario(PRICING))
+    record = await _record(call_stack, result.call_id)
+    escalations = _events(record, "escalation")
+    assert any(e["category"] == "pricing" and e["source"] == "guard" for e in escalations)
+    assert record["outcome"]["escalation_reason"] == "pricing"
+    assert record["outcome"]["recommended_next_action"] == "human_review"
+    # no tool quoted a price: the only tools called were the scripted ones (none here)
+    assert not [e for e in _events(record, "tool_call") if e["name"] != "escalate_to_human"]
+
+
+async def test_a_complete_intake_ends_the_call_from_the_agent_side(
+        call_stack: LocalStack) -> None:
+    scenario = load_scenario(project_root() / "scenarios" / "demo_water_heater.yaml")
+    result = await call_stack.place_call(scenario)
+    sim = call_stack.simulator
+    assert sim is not None
+    assert not sim.expectation_failures
+    record = await _record(call_stack, result.call_id)
+    outcome = record["outcome"]
+    assert outcome["missing_fields"] == []
+    assert outcome["recommended_next_action"] == "send_followup"
+    assert outcome["fields"]["deadline"] and outcome["fields"]["phone"] == "+15125550142"
+    statuses = _events(record, "status")
+    assert {"status": "hung_up", "reason": "intake_complete"} in statuses
+    assert record["call"]["caller_number"] == "+15125550142"
