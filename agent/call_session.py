@@ -38,12 +38,13 @@ from agent.config import WorkerSettings
 from agent.intake_agent import IntakeAgent
 from agent.prerendered_audio import load_wav_pcm16, pcm16_to_frames, render_speech_pcm16
 from agent.recording import open_recorder
+from sip.dtmf import DigitsSubmitted, DtmfCollector, HumanRequested
 from state.events import InvalidEventError
 from state.protocols import ESCALATION, STATUS, TURN, CallInfo, CallRecorder
 from tools.booking import BookingBackend, HttpBookingBackend, LocalBookingBackend
 from tools.checklist import SlotChecklist, recorder_hook
 from tools.context import EndReason, EscalationRequest, IntakeUserdata
-from tools.intake_tools import on_caller_turn, release_reply_shields
+from tools.intake_tools import escalate, on_caller_turn, release_reply_shields
 from tools.playbook import Playbook, load_playbook
 
 logger = logging.getLogger("intake.call")
@@ -119,9 +120,18 @@ def parse_job_metadata(raw: str | None) -> dict[str, Any]:
 
 
 def call_id_for(room_name: str, metadata: dict[str, Any]) -> str:
+    """The call's id: from the dispatch metadata, else the room name's random part.
+
+    SIP dispatch rules name rooms `<prefix>_<number>_<random>`; only the random part is taken,
+    so no phone number ever becomes an id that is logged.
+    """
     explicit = metadata.get("call_id")
     if isinstance(explicit, str) and explicit:
         return explicit
+    if "_" in room_name:
+        suffix = room_name.rsplit("_", 1)[1]
+        if suffix:
+            return suffix
     if room_name.startswith("call-") and len(room_name) > len("call-"):
         return room_name[len("call-"):]
     return uuid.uuid4().hex
@@ -162,6 +172,9 @@ class CallSession:
         self._agent: IntakeAgent | None = None
         self._timers: CallTimers | None = None
         self._refresh_pending = False
+        self._caller_identity = ""
+        self._caller_is_sip = False
+        self._dtmf = DtmfCollector()
 
     @property
     def call_id(self) -> str:
@@ -182,6 +195,9 @@ class CallSession:
         await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
         participant = await ctx.wait_for_participant()
         caller_number = participant.attributes.get("sip.phoneNumber") or None
+        self._caller_identity = participant.identity
+        self._caller_is_sip = participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
+        ctx.room.on("sip_dtmf_received", self._on_dtmf)
         started_at = datetime.now(UTC)
 
         self._recorder, self._close_recorder_client = await open_recorder(self._settings)
@@ -397,18 +413,62 @@ class CallSession:
             "discuss prices, legal terms or commitments."))
 
     async def _on_escalate(self, request: EscalationRequest) -> bool:
-        """Hand the call to a person. Returns whether a transfer is under way."""
+        """Hand the call to a person. Returns whether a transfer is under way.
+
+        A cold transfer takes the caller away at once, so it starts only after the agent has
+        spoken the handoff line; if it then fails, the caller is promised a callback.
+        """
         self._record(ESCALATION, {"category": request.category, "action": request.action,
                                   "source": request.source, "stage": "handoff"})
         transfer = self._assets.transfer
-        if request.action != "transfer" or transfer is None:
+        if request.action != "transfer" or transfer is None or not self._caller_is_sip:
             return False
+        self._spawn(self._transfer_after_handoff_line(transfer, request), "intake-transfer")
+        return True
+
+    async def _transfer_after_handoff_line(self, transfer: TransferFn,
+                                           request: EscalationRequest) -> None:
+        session = self._session
+        if session is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._agent_state_is(session, "speaking"), 5.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._agent_state_is(session, "listening", "idle"),
+                                       20.0)
         try:
-            return await transfer(self._ctx, request)
+            transferred = await transfer(self._ctx, request)
         except Exception:
-            logger.exception("transfer failed; the caller gets a callback instead",
-                             extra={"call_id": self._call_id})
-            return False
+            logger.exception("transfer failed", extra={"call_id": self._call_id})
+            transferred = False
+        self._record(ESCALATION, {"category": request.category, "stage": "transfer",
+                                  "transferred": transferred})
+        if not transferred and session is not None:
+            session.generate_reply(instructions=(
+                "The transfer did not go through. Apologise briefly, tell the caller a person "
+                "from the team will call them back soon, and continue with the missing details."))
+
+    # --- DTMF -------------------------------------------------------------------------------
+    def _on_dtmf(self, ev: rtc.SipDTMF) -> None:
+        session = self._session
+        if session is None or ev.participant is None:
+            return
+        if ev.participant.identity != self._caller_identity:
+            return
+        action = self._dtmf.press(ev.digit)
+        if isinstance(action, HumanRequested):
+            self._record(STATUS, {"status": "dtmf_human_request"})
+            self._spawn(self._dtmf_human(session), "intake-dtmf-human")
+        elif isinstance(action, DigitsSubmitted):
+            session.generate_reply(instructions=(
+                f"The caller typed {' '.join(action.digits)} on the keypad for the detail you "
+                "just asked for. Record it with record_field, then read it back."))
+
+    async def _dtmf_human(self, session: AgentSession[IntakeUserdata]) -> None:
+        say = await escalate(session.userdata, "human_request", source="guard",
+                             detail="caller pressed 0")
+        with contextlib.suppress(RuntimeError):
+            session.interrupt()
+        session.generate_reply(instructions=f"Say this: {say}")
 
     async def _end_call(self, reason: EndReason) -> None:
         """Called from the end_call tool, before the goodbye is spoken: hang up after it."""

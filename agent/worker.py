@@ -23,6 +23,7 @@ from agent.config import (
     load_settings,
 )
 from agent.worker_duties import WorkerDuties
+from sip.transfer import cold_transfer
 
 logger = logging.getLogger("intake.worker")
 
@@ -46,7 +47,9 @@ def prewarm(proc: JobProcess) -> None:
         min_silence_duration=0.3,
         activation_threshold=0.5,
     )
-    proc.userdata[ASSETS_KEY] = prewarm_assets(settings, vad)
+    assets = prewarm_assets(settings, vad)
+    assets.transfer = cold_transfer
+    proc.userdata[ASSETS_KEY] = assets
     warm_up_normalizers()
 
 

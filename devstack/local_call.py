@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -74,7 +75,12 @@ class LocalStack:
         self.redis_url = redis_url
         self.database_url = database_url
         self.livekit = livekit
-        self.log_dir = log_dir or Path(os.environ.get("INTAKE_LOG_DIR", "/tmp/intake-logs"))
+        if log_dir is None:
+            # one folder per stack: concurrent stacks (test sessions, a demo) never share logs
+            base = Path(os.environ.get("INTAKE_LOG_DIR", "/tmp/intake-logs"))
+            base.mkdir(parents=True, exist_ok=True)
+            log_dir = Path(tempfile.mkdtemp(prefix="stack-", dir=base))
+        self.log_dir = log_dir
         self.idle_processes = idle_processes
         self.simulator: RealtimeSimulator | None = None
         self.workers: list[ManagedProcess] = []

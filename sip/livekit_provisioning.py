@@ -111,9 +111,12 @@ def desired_inbound_trunk(settings: SipSettings) -> InboundTrunk:
 
 
 def desired_dispatch_rule(settings: SipSettings, inbound_trunk_id: str) -> DispatchRule:
+    # "callee" with randomize: a fresh room per call named after the number that was dialled
+    # (the business's). "individual" would put the caller's number in the room name, and
+    # room names reach every log line of the call.
     return DispatchRule(
         name=settings.dispatch_rule_name,
-        kind="individual",
+        kind="callee",
         room_prefix=settings.room_prefix,
         trunk_ids=frozenset({inbound_trunk_id}),
         agents=(AgentDispatch(settings.agent_name, dispatch_metadata(settings)),),
@@ -499,13 +502,18 @@ def _outbound_from_proto(info: api.SIPOutboundTrunkInfo) -> OutboundTrunk:
 
 
 def _rule_to_proto(rule: DispatchRule) -> api.SIPDispatchRuleInfo:
-    if rule.kind != "individual":
+    if rule.kind == "callee":
+        proto_rule = api.SIPDispatchRule(dispatch_rule_callee=api.SIPDispatchRuleCallee(
+            room_prefix=rule.room_prefix, randomize=True))
+    elif rule.kind == "individual":
+        proto_rule = api.SIPDispatchRule(dispatch_rule_individual=api.SIPDispatchRuleIndividual(
+            room_prefix=rule.room_prefix))
+    else:
         raise ProvisioningError(f"dispatch rule kind {rule.kind!r} is not supported")
     return api.SIPDispatchRuleInfo(
         sip_dispatch_rule_id=rule.id, name=rule.name, metadata=rule.metadata,
         trunk_ids=sorted(rule.trunk_ids),
-        rule=api.SIPDispatchRule(dispatch_rule_individual=api.SIPDispatchRuleIndividual(
-            room_prefix=rule.room_prefix)),
+        rule=proto_rule,
         room_config=api.RoomConfiguration(agents=[
             api.RoomAgentDispatch(agent_name=a.agent_name, metadata=a.metadata)
             for a in rule.agents

@@ -69,7 +69,7 @@ async def test_plan_apply_and_apply_again_changes_nothing(
                  if r.name == settings.dispatch_rule_name]
         assert len(rules) == 1
         rule: DispatchRule = rules[0]
-        assert (rule.kind, rule.room_prefix) == ("individual", "call-")
+        assert (rule.kind, rule.room_prefix) == ("callee", "call-")
         assert rule.trunk_ids == frozenset({inbound[0].id})
         assert [a.agent_name for a in rule.agents] == ["intake-agent"]
 

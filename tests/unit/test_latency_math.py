@@ -63,5 +63,7 @@ def test_call_id_comes_from_metadata_or_room() -> None:
     assert call_id_for("call-abc123", {}) == "abc123"
     assert call_id_for("call-abc123", {"call_id": "xyz"}) == "xyz"
     assert call_id_for("other-room", {})  # a fresh id, never empty
+    # SIP rooms carry a phone number; the id is only the random part
+    assert call_id_for("call-_+15125550100_AbC123xyz", {}) == "AbC123xyz"
     assert parse_job_metadata("not json") == {}
     assert parse_job_metadata('{"resume": true}') == {"resume": True}
