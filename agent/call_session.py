@@ -250,6 +250,7 @@ class CallSession:
             room_options=room_io.RoomOptions(
                 participant_identity=participant.identity,
                 close_on_disconnect=True,
+                delete_room_on_close=True,  # the caller hung up: nothing may linger
                 audio_input=room_io.AudioInputOptions(frame_size_ms=INPUT_FRAME_MS),
             ),
             record=False,

@@ -8,6 +8,7 @@ Realtime plugin talking to the Realtime simulator, Redis and Postgres.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -113,6 +114,22 @@ class LocalStack:
             await self.simulator.start()
         await self.start_worker()
 
+    def job_pid(self, call_id: str, timeout: float = 10.0) -> int:
+        """The pid of the job process running `call_id`, from the workers' structured logs."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for worker in self.workers:
+                for line in _read(worker.log_path).splitlines():
+                    if call_id not in line or not line.startswith("{"):
+                        continue
+                    with contextlib.suppress(ValueError):
+                        entry = json.loads(line)
+                        if entry.get("call_id") == call_id and isinstance(entry.get("pid"), int):
+                            return int(entry["pid"])
+            if time.monotonic() > deadline:
+                raise LookupError(f"no job process logged for call {call_id}")
+            time.sleep(0.1)
+
     def worker_env(self) -> dict[str, str]:
         assert self.livekit is not None
         env = dict(os.environ)
@@ -210,6 +227,7 @@ class LocalStack:
         on_transcript: Callable[[str, str], None] | None = None,
         call_id: str | None = None,
         after_greeting: Callable[[], Awaitable[object]] | None = None,
+        before_line: Callable[[int, SimulatedCaller], Awaitable[object]] | None = None,
     ) -> CallResult:
         scenario = scenario or self.scenario
         if scenario is None:
@@ -228,7 +246,7 @@ class LocalStack:
         caller = SimulatedCaller(self.livekit.url, self.caller_token(room, identity,
                                                                      caller_number),
                                  caller_lines(scenario), on_transcript=on_transcript,
-                                 after_greeting=after_greeting)
+                                 after_greeting=after_greeting, before_line=before_line)
         try:
             report = await caller.run()
         except Exception as exc:

@@ -94,8 +94,10 @@ class SimulatedCaller:
         on_transcript: Callable[[str, str], None] | None = None,
         reply_timeout: float = 20.0,
         after_greeting: Callable[[], Awaitable[object]] | None = None,
+        before_line: Callable[[int, SimulatedCaller], Awaitable[object]] | None = None,
     ) -> None:
         self._after_greeting = after_greeting
+        self._before_line = before_line
         self._url = url
         self._token = token
         self._lines = list(lines)
@@ -249,6 +251,12 @@ class SimulatedCaller:
         except TimeoutError:
             raise AgentNotHeardError(what) from None
 
+    async def wait_for_agent_audio_after(self, moment: float, timeout: float) -> float:
+        """Block until agent audio starts after `moment`; returns when it started."""
+        await self._wait_for(lambda: self._agent_spoke_since(moment), timeout,
+                             "agent not heard again")
+        return next(seg.started_at for seg in self.report.segments if seg.started_at >= moment)
+
     def _agent_spoke_since(self, moment: float) -> bool:
         return any(seg.started_at >= moment for seg in self.report.segments)
 
@@ -273,6 +281,8 @@ class SimulatedCaller:
                 await self._after_greeting()
             last_turn_end = self.report.first_agent_audio_at or time.monotonic()
             for index, line in enumerate(self._lines):
+                if self._before_line is not None:
+                    await self._before_line(index, self)
                 if line.hangup or line.text is None:
                     if self.report.turns:  # let the agent answer the last line first
                         try:
