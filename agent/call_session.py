@@ -201,8 +201,11 @@ class CallSession:
         started_at = datetime.now(UTC)
 
         self._recorder, self._close_recorder_client = await open_recorder(self._settings)
+        lease_owner = self._metadata.get("lease_owner")
         await self._recorder.open(CallInfo(
-            call_id=self._call_id, room=ctx.room.name, worker_id=ctx.worker_id,
+            call_id=self._call_id, room=ctx.room.name,
+            worker_id=lease_owner if isinstance(lease_owner, str) and lease_owner
+            else ctx.worker_id,
             caller_number=caller_number, playbook=str(self._settings.playbook_path),
             metadata=self._metadata,
         ))
@@ -308,7 +311,6 @@ class CallSession:
         missing = userdata.checklist.missing()
         topic = (f"we were on your {missing[0].replace('_', ' ')}" if missing
                  else "we were just wrapping up")
-        self._record(STATUS, {"status": "resumed"})
         return f"Sorry, I lost you for a second. {topic[0].upper()}{topic[1:]}.", chat_ctx
 
     # --- events -----------------------------------------------------------------------------

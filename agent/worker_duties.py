@@ -114,15 +114,19 @@ class WorkerDuties:
                 for orphan in await find_orphaned_calls(live):
                     if not orphan.room:
                         continue
-                    if await claim_orphaned_call(live, orphan.call_id, self._owner):
-                        await self._redispatch(live, orphan.call_id, orphan.room)
+                    # the replacement job heartbeats under this same owner id, so the lease
+                    # taken here is renewed seamlessly instead of lapsing into another claim
+                    lease_owner = f"{self._owner}-{uuid.uuid4().hex[:8]}"
+                    if await claim_orphaned_call(live, orphan.call_id, lease_owner):
+                        await self._redispatch(live, orphan.call_id, orphan.room, lease_owner)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("orphaned-call scan failed")
             await asyncio.sleep(ORPHAN_SCAN_INTERVAL_S)
 
-    async def _redispatch(self, live: RedisLiveState, call_id: str, room: str) -> None:
+    async def _redispatch(self, live: RedisLiveState, call_id: str, room: str,
+                          lease_owner: str) -> None:
         settings = self._settings
         async with api.LiveKitAPI(settings.livekit_url, settings.livekit_api_key,
                                   settings.livekit_api_secret) as lkapi:
@@ -137,6 +141,7 @@ class WorkerDuties:
                 return
             await lkapi.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
                 agent_name=settings.agent_name, room=room,
-                metadata=json.dumps({"call_id": call_id, "resume": True})))
+                metadata=json.dumps({"call_id": call_id, "resume": True,
+                                     "lease_owner": lease_owner})))
             logger.info("re-dispatched an agent into an orphaned call",
                         extra={"call_id": call_id})

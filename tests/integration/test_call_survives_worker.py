@@ -63,10 +63,10 @@ async def test_a_killed_job_is_replaced_and_the_call_goes_on(call_stack: LocalSt
     record = await _record(call_stack, result.call_id)
     agent_lines = [t["text"] for t in record["turns"] if t["role"] == "agent"]  # type: ignore[index, union-attr]
     assert sum("Brightline" in text for text in agent_lines) == 1  # greeted once only
-    assert any("lost you for a second" in text for text in agent_lines)
+    assert sum("lost you for a second" in text for text in agent_lines) == 1
     # slots from both agents are in the outcome
     fields = record["outcome"]["fields"]  # type: ignore[index]
-    assert fields["problem"] and fields["location"]
+    assert fields.get("problem") and fields.get("location")
     # every turn exactly once, in sequence order
     seqs = [t["seq"] for t in record["turns"]]  # type: ignore[index, union-attr]
     assert seqs == sorted(set(seqs))
@@ -74,4 +74,4 @@ async def test_a_killed_job_is_replaced_and_the_call_goes_on(call_stack: LocalSt
     assert sum("water heater" in text for text in caller_lines) == 1
     statuses = [e["payload"].get("status") for e in record["events"]  # type: ignore[index, union-attr]
                 if e["kind"] == "status"]
-    assert "resumed" in statuses
+    assert statuses.count("resumed") == 1  # exactly one replacement agent took the call
