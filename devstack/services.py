@@ -16,7 +16,13 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from devstack.paths import TOOLS_BIN, project_root
-from devstack.processes import ManagedProcess, free_port, port_open, wait_for_port
+from devstack.processes import (
+    ManagedProcess,
+    free_port,
+    free_udp_port,
+    port_open,
+    wait_for_port,
+)
 
 
 class ToolMissingError(RuntimeError):
@@ -191,10 +197,12 @@ class LiveKitServer:
     api_secret: str = "secret"
     _process: ManagedProcess | None = None
 
+    pick_free_ports: bool = False
+
     @classmethod
     def on_free_ports(cls, redis_address: str | None = None) -> LiveKitServer:
         return cls(redis_address=redis_address, port=free_port(), rtc_tcp_port=free_port(),
-                   rtc_udp_port=free_port())
+                   rtc_udp_port=free_udp_port(), pick_free_ports=True)
 
     @property
     def url(self) -> str:
@@ -221,6 +229,20 @@ class LiveKitServer:
         return config
 
     def start(self) -> None:
+        # a free port can be taken between picking and binding (WebRTC clients open UDP
+        # sockets all the time); with ports of our own choosing, pick again and retry
+        attempts = 3 if self.pick_free_ports else 1
+        for attempt in range(attempts):
+            try:
+                self._start_once()
+                return
+            except RuntimeError:
+                if attempt + 1 == attempts or "address already in use" not in self.tail():
+                    raise
+                self.port, self.rtc_tcp_port = free_port(), free_port()
+                self.rtc_udp_port = free_udp_port()
+
+    def _start_once(self) -> None:
         binary = _require(TOOLS_BIN / "livekit-server", "livekit-server (.tools/bin)")
         if port_open(self.port):
             raise RuntimeError(f"port {self.port} is already in use; is another livekit-server "

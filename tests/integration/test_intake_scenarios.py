@@ -95,3 +95,41 @@ async def test_a_complete_intake_ends_the_call_from_the_agent_side(
     statuses = _events(record, "status")
     assert {"status": "hung_up", "reason": "intake_complete"} in statuses
     assert record["call"]["caller_number"] == "+15125550142"
+
+
+MALFORMED_TOOL_CALLS = """
+name: malformed-tool-calls
+turns:
+  - caller: "My number is five five five."
+    agent:
+      - tool: record_field
+        arguments: {field: phone, value: "555"}
+        expect_output_contains: "number"
+      - tool: record_field
+        arguments: {field: shoe_size, value: "ten"}
+        expect_output_contains: "I can only note these details"
+      - say: "Sorry, could you repeat the whole number, with the area code?"
+  - caller: "Five one two, five five five, zero one four two."
+    agent:
+      - tool: record_field
+        arguments: {field: phone, value: "512 555 0142"}
+      - say: "Thanks."
+  - hangup: true
+    pause_before_ms: 300
+"""
+
+
+async def test_malformed_tool_calls_get_a_spoken_error_and_keep_the_last_good_value(
+        call_stack: LocalStack) -> None:
+    result = await call_stack.place_call(parse_scenario(MALFORMED_TOOL_CALLS))
+    sim = call_stack.simulator
+    assert sim is not None
+    assert not sim.expectation_failures  # the tool outputs were caller-hearable errors
+    outputs = [c.output for c in sim.tool_calls_received if c.name == "record_field"][-3:]
+    assert not any("Traceback" in o or "Error:" in o for o in outputs)
+    # the call went on: the caller was answered after each line
+    assert all(turn.agent_reply_started_at is not None for turn in result.report.turns)
+    record = await _record(call_stack, result.call_id)
+    assert record["outcome"]["fields"]["phone"] == "+15125550142"
+    refused = [e for e in _events(record, "tool_call") if e["outcome"] == "refused"]
+    assert len(refused) == 2
