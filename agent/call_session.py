@@ -259,10 +259,31 @@ class CallSession:
             record=False,
         )
         self._agent = agent
+        await self._wait_until_caller_can_hear_us()
         await self._subscribe_to_caller_audio(participant)
         agent.greet()
         self._start_timers(session)
         await self._recorder.set_status("in_progress")
+
+    async def _wait_until_caller_can_hear_us(self) -> None:
+        """Our audio track is published and someone (the caller, or livekit-sip for a phone
+        call) subscribed to it: a greeting started earlier would be partly lost."""
+        local = self._ctx.room.local_participant
+        deadline = time.monotonic() + CALLER_AUDIO_TIMEOUT_S
+        try:
+            while True:
+                audio = [p for p in local.track_publications.values()
+                         if p.kind == rtc.TrackKind.KIND_AUDIO]
+                if audio:
+                    await asyncio.wait_for(audio[0].wait_for_subscription(),
+                                           max(0.1, deadline - time.monotonic()))
+                    return
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                await asyncio.sleep(0.01)
+        except TimeoutError:
+            logger.warning("nobody subscribed to the agent's audio in time; greeting anyway",
+                           extra={"call_id": self._call_id})
 
     async def _subscribe_to_caller_audio(self, participant: rtc.RemoteParticipant) -> None:
         room = self._ctx.room

@@ -46,20 +46,22 @@ def resample_pcm16(samples: np.ndarray, source_rate: int, target_rate: int) -> n
 def render_speech_pcm16(text: str, sample_rate: int, *, voice: str = "en-us",
                         words_per_minute: int = 175) -> bytes:
     """Mono PCM16 little-endian audio of `text` at `sample_rate`."""
-    key = hashlib.sha256(f"{voice}|{words_per_minute}|{sample_rate}|{text}".encode()).hexdigest()
+    key = hashlib.sha256(
+        f"v3|{voice}|{words_per_minute}|{sample_rate}|{text}".encode()).hexdigest()
     cached = _cache_dir() / f"{key}.pcm"
     if cached.exists():
         return cached.read_bytes()
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise SpeechRenderError("espeak-ng not found; run scripts/bootstrap")
+    # the text goes through stdin, so text starting with "-" is never read as an option
     result = subprocess.run(
-        [espeak, "-v", voice, "-s", str(words_per_minute), "--stdout", text],
-        capture_output=True, check=False,
+        [espeak, "-v", voice, "-s", str(words_per_minute), "--stdout", "--stdin"],
+        input=text.encode("utf-8"), capture_output=True, check=False, timeout=30,
     )
     if result.returncode != 0 or len(result.stdout) < 44:
         raise SpeechRenderError("espeak-ng failed to render speech")
-    pcm = _wav_bytes_to_pcm16(result.stdout, sample_rate)
+    pcm = trim_leading_silence(_wav_bytes_to_pcm16(result.stdout, sample_rate), sample_rate)
     tmp = cached.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(pcm)
     tmp.replace(cached)
@@ -77,6 +79,17 @@ def _wav_bytes_to_pcm16(data: bytes, sample_rate: int) -> bytes:
     body = body[: len(body) - (len(body) % 2)]
     samples = np.frombuffer(body, dtype="<i2")
     return resample_pcm16(samples, source_rate, sample_rate).tobytes()
+
+
+def trim_leading_silence(pcm: bytes, sample_rate: int, *, threshold: int = 300,
+                         keep_ms: int = 10) -> bytes:
+    """Drop the synthesizer's lead-in silence: the first word should start at once."""
+    samples = np.frombuffer(pcm, dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)
+    if loud.size == 0:
+        return pcm
+    start = max(0, int(loud[0]) - sample_rate * keep_ms // 1000)
+    return samples[start:].tobytes()
 
 
 def load_wav_pcm16(path: Path, sample_rate: int) -> bytes:
