@@ -255,15 +255,28 @@ class CallSession:
                 close_on_disconnect=True,
                 delete_room_on_close=True,  # the caller hung up: nothing may linger
                 audio_input=room_io.AudioInputOptions(frame_size_ms=INPUT_FRAME_MS),
+                # transcript/audio syncing estimates speaking rate on the agent's event loop
+                # (~300 ms of CPU on the first utterance) right when the greeting starts; the
+                # record comes from conversation items, so transcripts go out unsynced
+                text_output=room_io.TextOutputOptions(sync_transcription=False),
             ),
             record=False,
         )
         self._agent = agent
+        self._mark("session_started")
         await self._wait_until_caller_can_hear_us()
+        self._mark("caller_subscribed_to_agent")
         await self._subscribe_to_caller_audio(participant)
+        self._mark("agent_subscribed_to_caller")
         agent.greet()
+        self._mark("greeting_started")
         self._start_timers(session)
         await self._recorder.set_status("in_progress")
+
+    def _mark(self, stage: str) -> None:
+        """Wall-clock marks of the call's set-up, for latency analysis (debug level)."""
+        logger.debug("call stage", extra={"call_id": self._call_id, "stage": stage,
+                                          "at": time.time()})
 
     async def _wait_until_caller_can_hear_us(self) -> None:
         """Our audio track is published and someone (the caller, or livekit-sip for a phone
@@ -339,6 +352,8 @@ class CallSession:
         session.on("conversation_item_added", self._on_item_added)
         session.on("user_input_transcribed", self._on_user_transcribed)
         session.on("user_state_changed", self._on_user_state)
+        session.on("agent_state_changed",
+                   lambda ev: self._mark(f"agent_{ev.new_state}"))
         session.on("error", self._on_error)
         session.on("function_tools_executed", self._on_tools_executed)
         session.on("close", self._on_close)

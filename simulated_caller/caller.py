@@ -138,6 +138,7 @@ class SimulatedCaller:
     def _on_local_track_subscribed(self, _track: rtc.Track) -> None:
         if self.report.agent_subscribed_at is None:
             self.report.agent_subscribed_at = time.monotonic()
+            logger.debug("agent subscribed to the caller", extra={"at": time.time()})
 
     def _on_transcription(self, reader: rtc.TextStreamReader, identity: str) -> None:
         self._spawn(self._read_transcription(reader, identity), "caller-transcript")
@@ -225,6 +226,7 @@ class SimulatedCaller:
                     self.report.segments.append(AgentSpeechSegment(started_at=now))
                     if self.report.first_agent_audio_at is None:
                         self.report.first_agent_audio_at = now
+                        logger.debug("first agent audio", extra={"at": time.time()})
                     await self._notify()
         finally:
             await stream.aclose()
