@@ -20,10 +20,17 @@ LATENCY_SCENARIO = project_root() / "scenarios" / "bench_latency.yaml"
 
 
 def measure_call(result: CallResult) -> dict[str, list[float]]:
+    """Figures of one call. The response overhead is also split where the simulator saw it:
+    inbound (caller's end of speech -> simulator declares it, minus its silence window),
+    model (the simulator's own time to first audio, minus the scripted delay) and outbound
+    (first audio sent -> first audio heard by the caller)."""
     report = result.report
     greeting: list[float] = []
     overhead: list[float] = []
     barge: list[float] = []
+    inbound: list[float] = []
+    model: list[float] = []
+    outbound: list[float] = []
     if report.greeting_ms is not None:
         greeting.append(report.greeting_ms)
     first_replies = {t.turn_index: t for t in result.sim_turn_timings
@@ -38,7 +45,15 @@ def measure_call(result: CallResult) -> dict[str, list[float]]:
             continue
         waited = (timing.silence_window_ms or 0) + timing.reply_delay_ms
         overhead.append((turn.agent_reply_started_at - turn.speech_ended_at) * 1000 - waited)
-    return {"greeting_ms": greeting, "response_overhead_ms": overhead, "barge_in_stop_ms": barge}
+        if timing.speech_stopped_at is not None and timing.first_audio_at is not None:
+            inbound.append((timing.speech_stopped_at - turn.speech_ended_at) * 1000
+                           - (timing.silence_window_ms or 0))
+            model.append((timing.first_audio_at - timing.speech_stopped_at) * 1000
+                         - timing.reply_delay_ms)
+            outbound.append((turn.agent_reply_started_at - timing.first_audio_at) * 1000)
+    return {"greeting_ms": greeting, "response_overhead_ms": overhead, "barge_in_stop_ms": barge,
+            "response_inbound_ms": inbound, "response_model_ms": model,
+            "response_outbound_ms": outbound}
 
 
 async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENARIO
@@ -46,8 +61,9 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
     from realtime_simulator import load_scenario
 
     scenario = load_scenario(scenario_path)
-    samples: dict[str, list[float]] = {"greeting_ms": [], "response_overhead_ms": [],
-                                       "barge_in_stop_ms": []}
+    samples: dict[str, list[float]] = {
+        "greeting_ms": [], "response_overhead_ms": [], "barge_in_stop_ms": [],
+        "response_inbound_ms": [], "response_model_ms": [], "response_outbound_ms": []}
     failures = 0
     async with LocalStack(scenario=scenario, idle_processes=2) as stack:
         for _ in range(calls):

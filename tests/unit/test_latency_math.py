@@ -35,12 +35,16 @@ def test_measure_call_subtracts_what_the_simulator_waited() -> None:
     ]
     timing = TurnTiming(turn_index=0, response_id="r", trigger="server_vad",
                         speech_stopped_at=3.6, silence_window_ms=500, reply_delay_ms=300,
-                        created_at=3.6)
+                        created_at=3.6, first_audio_at=3.95)
     figures = measure_call(CallResult(call_id="c", room="call-c", report=report,
                                       sim_turn_timings=[timing]))
     assert figures["greeting_ms"] == [pytest.approx(300.0)]
     assert figures["response_overhead_ms"] == [pytest.approx(1000.0 - 500 - 300)]
     assert figures["barge_in_stop_ms"] == [pytest.approx(150.0)]
+    # 200 ms overhead = 100 inbound + 50 in the simulator + 50 outbound
+    assert figures["response_inbound_ms"] == [pytest.approx(100.0)]
+    assert figures["response_model_ms"] == [pytest.approx(50.0)]
+    assert figures["response_outbound_ms"] == [pytest.approx(50.0)]
 
 
 def test_caller_lines_follow_the_scenario() -> None:
