@@ -68,7 +68,13 @@ class LocalStack:
         livekit: LiveKitServer | None = None,
         log_dir: Path | None = None,
         idle_processes: int = 1,
+        separate_livekit_redis: bool = False,
     ) -> None:
+        # call state and livekit-server share one Redis unless a test needs to stop the
+        # call-state Redis alone
+        self.separate_livekit_redis = separate_livekit_redis
+        self.redis: RedisServer | None = None
+        self.postgres: PostgresServer | None = None
         self.scenario = scenario
         self.playbook = playbook
         self.agent_name = agent_name or f"intake-agent-{uuid.uuid4().hex[:6]}"
@@ -94,14 +100,22 @@ class LocalStack:
             redis = RedisServer()
             await asyncio.to_thread(redis.start)
             self._owned.append(redis)
+            self.redis = redis
             self.redis_url = redis.url
         if self.database_url is None:
             postgres = PostgresServer()
             await asyncio.to_thread(postgres.start)
             self._owned.append(postgres)
+            self.postgres = postgres
             self.database_url = postgres.dsn
         if self.livekit is None:
-            redis_address = self.redis_url.split("//", 1)[1].split("/", 1)[0]
+            livekit_redis_url = self.redis_url
+            if self.separate_livekit_redis:
+                livekit_redis = RedisServer()
+                await asyncio.to_thread(livekit_redis.start)
+                self._owned.append(livekit_redis)
+                livekit_redis_url = livekit_redis.url
+            redis_address = livekit_redis_url.split("//", 1)[1].split("/", 1)[0]
             livekit = LiveKitServer.on_free_ports(redis_address=redis_address)
             livekit.log_path = self.log_dir / "livekit-server.log"
             await asyncio.to_thread(livekit.start)
