@@ -71,8 +71,8 @@ async def _demo(scenario: Any, playbook: Path | None) -> int:
         raise CommandError(str(exc)) from None
     report = result.report
     print()
-    print("call record:")
-    print(json.dumps(record, indent=2, default=str))
+    print("call record (Postgres):")
+    print(json.dumps(_summary(record), indent=2, default=str))
     greeting = report.greeting_ms
     print(f"greeting heard {greeting:.0f} ms after the agent subscribed to the caller"
           if greeting is not None else "no greeting heard")
@@ -81,6 +81,18 @@ async def _demo(scenario: Any, playbook: Path | None) -> int:
         print("intake demo: the call did not complete; see the logs above", file=sys.stderr)
         return 1
     return 0
+
+
+def _summary(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What an operator reads first; `intake calls show ID --json` has the whole record."""
+    if record is None:
+        return None
+    return {
+        "call": record["call"],
+        "turns": [f"{t['role']}: {t['text']}" for t in record["turns"]],
+        "events": len(record["events"]),
+        "outcome": record["outcome"],
+    }
 
 
 async def _wait_for_record(database_url: str, call_id: str, show_call: Any,
