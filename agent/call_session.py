@@ -35,8 +35,9 @@ from openai.types.realtime.realtime_audio_input_turn_detection import ServerVad
 
 from agent.call_limits import CallTimers
 from agent.config import WorkerSettings
+from agent.instructions import opening_line
 from agent.intake_agent import IntakeAgent
-from agent.prerendered_audio import load_wav_pcm16, pcm16_to_frames, render_speech_pcm16
+from agent.prerendered_audio import pcm16_to_frames, render_speech_pcm16
 from agent.recording import open_recorder
 from sip.dtmf import DigitsSubmitted, DtmfCollector, HumanRequested
 from state.events import InvalidEventError
@@ -78,31 +79,25 @@ class PrewarmedAssets:
 
 
 def greeting_text(playbook: Playbook) -> str:
-    parts = [playbook.greeting, playbook.ai_disclosure]
-    if playbook.recording_consent.required and playbook.recording_consent.text:
-        parts.append(playbook.recording_consent.text)
+    """The opening (greeting, AI disclosure, recording notice) and the first question."""
     first_field = next(iter(playbook.fields.values()))
-    parts.append(first_field.ask)
-    return " ".join(part.strip() for part in parts if part and part.strip())
+    return f"{opening_line(playbook)} {first_field.ask}"
+
+
+def prerendered_frames(text: str) -> list[rtc.AudioFrame]:
+    return pcm16_to_frames(render_speech_pcm16(text, AGENT_SAMPLE_RATE), AGENT_SAMPLE_RATE)
 
 
 def prewarm_assets(settings: WorkerSettings, vad_model: vad.VAD) -> PrewarmedAssets:
     playbook = load_playbook(settings.playbook_path)
     text = greeting_text(playbook)
-    greeting_audio = getattr(playbook, "greeting_audio", None)
-    if greeting_audio:
-        pcm = load_wav_pcm16(settings.playbook_path.parent / str(greeting_audio),
-                             AGENT_SAMPLE_RATE)
-    else:
-        pcm = render_speech_pcm16(text, AGENT_SAMPLE_RATE)
     return PrewarmedAssets(
         settings=settings,
         vad=vad_model,
         playbook=playbook,
         greeting_text=text,
-        greeting_frames=pcm16_to_frames(pcm, AGENT_SAMPLE_RATE),
-        apology_frames=pcm16_to_frames(render_speech_pcm16(APOLOGY_TEXT, AGENT_SAMPLE_RATE),
-                                       AGENT_SAMPLE_RATE),
+        greeting_frames=prerendered_frames(text),
+        apology_frames=prerendered_frames(APOLOGY_TEXT),
         booking=(HttpBookingBackend(settings.business_api_base)
                  if settings.business_api_base else LocalBookingBackend()),
     )
@@ -165,7 +160,6 @@ class CallSession:
         self._recorder: CallRecorder | None = None
         self._close_recorder_client: Any = None
         self._session: AgentSession[IntakeUserdata] | None = None
-        self._closed = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._apologised = False
         self._finished = False
@@ -243,8 +237,7 @@ class CallSession:
             greeting_text=self._assets.greeting_text,
             greeting_frames=self._assets.greeting_frames,
             resume_line=resume_line,
-            resume_frames=(pcm16_to_frames(render_speech_pcm16(resume_line, AGENT_SAMPLE_RATE),
-                                           AGENT_SAMPLE_RATE) if resume_line else None),
+            resume_frames=prerendered_frames(resume_line) if resume_line else None,
             chat_ctx=chat_ctx,
         )
         await session.start(
@@ -413,7 +406,6 @@ class CallSession:
         self._apologise_and_end("realtime_unavailable")
 
     def _on_close(self, ev: voice_events.CloseEvent) -> None:
-        self._closed.set()
         self._ctx.shutdown(reason=str(ev.reason))
 
     def _record(self, kind: str, payload: dict[str, Any]) -> None:
@@ -468,12 +460,7 @@ class CallSession:
     async def _transfer_after_handoff_line(self, transfer: TransferFn,
                                            request: EscalationRequest) -> None:
         session = self._session
-        if session is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._agent_state_is(session, "speaking"), 5.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._agent_state_is(session, "listening", "idle"),
-                                       20.0)
+        await self._until_agent_has_spoken(start_within=5.0, finish_within=20.0)
         try:
             transferred = await transfer(self._ctx, request)
         except Exception:
@@ -515,19 +502,24 @@ class CallSession:
         self._spawn(self._hang_up_after_goodbye(str(reason)), "intake-hangup")
 
     async def _hang_up_after_goodbye(self, reason: str) -> None:
-        session = self._session
-        if session is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._agent_state_is(session, "speaking"), 8.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._agent_state_is(session, "listening", "idle"),
-                                       30.0)
+        await self._until_agent_has_spoken(start_within=8.0, finish_within=30.0)
         await self._hang_up(reason)
 
-    @staticmethod
-    async def _agent_state_is(session: AgentSession[IntakeUserdata], *states: str) -> None:
-        while session.agent_state not in states:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+    async def _until_agent_has_spoken(self, *, start_within: float,
+                                      finish_within: float) -> None:
+        """Wait for the line the agent is about to say to start, then to end (bounded)."""
+        session = self._session
+        if session is None:
+            return
+
+        async def state_is(*states: str) -> None:
+            while session.agent_state not in states:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(state_is("speaking"), start_within)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(state_is("listening", "idle"), finish_within)
 
     # --- limits --------------------------------------------------------------------------
     def _start_timers(self, session: AgentSession[IntakeUserdata]) -> None:

@@ -1,7 +1,7 @@
 """Speech rendered ahead of time, so the greeting and the apology never wait on the model.
 
 espeak-ng renders the text locally (no network, a few ms per word); the result is cached on
-disk by text, voice and rate. A playbook may instead point at a recorded WAV file.
+disk by text, voice and rate.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import wave
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -90,17 +89,6 @@ def trim_leading_silence(pcm: bytes, sample_rate: int, *, threshold: int = 300,
         return pcm
     start = max(0, int(loud[0]) - sample_rate * keep_ms // 1000)
     return samples[start:].tobytes()
-
-
-def load_wav_pcm16(path: Path, sample_rate: int) -> bytes:
-    with wave.open(str(path), "rb") as wav:
-        if wav.getsampwidth() != 2:
-            raise SpeechRenderError(f"{path}: only 16-bit PCM WAV files are supported")
-        channels = wav.getnchannels()
-        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-        if channels > 1:
-            samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
-        return resample_pcm16(samples, wav.getframerate(), sample_rate).tobytes()
 
 
 def pcm16_to_frames(pcm: bytes, sample_rate: int, frame_ms: int = FRAME_MS) -> list[rtc.AudioFrame]:

@@ -86,9 +86,9 @@ def run_worker_cli(argv: Sequence[str]) -> None:
     default_env = "production" if command == "start" else "development"
     production = (os.environ.get("INTAKE_ENV") or default_env) == "production"
     os.environ[PRODUCTION_ENV] = "1" if production else "0"
-    if command not in {"download-files", "console"} and not any(
-        flag in argv for flag in ("-h", "--help")
-    ):
+    wants_help = any(flag in argv for flag in ("-h", "--help"))
+    settings = None
+    if command not in {"download-files", "console"} and not wants_help:
         try:
             settings = load_settings(production=production)
             if command in {"dev", "start", "connect"}:
@@ -98,8 +98,8 @@ def run_worker_cli(argv: Sequence[str]) -> None:
             raise SystemExit(1) from None
     sys.argv = ["intake", *argv]
     duties: WorkerDuties | None = None
-    if command in {"dev", "start"} and not any(f in argv for f in ("-h", "--help")):
-        duties = WorkerDuties(load_settings(production=production))
+    if command in {"dev", "start"} and settings is not None:
+        duties = WorkerDuties(settings)
         duties.start()
     try:
         cli.run_app(server)

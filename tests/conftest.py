@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import pytest
 
@@ -15,26 +15,34 @@ if TYPE_CHECKING:
     from devstack.local_call import LocalStack
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """A private redis-server for the session (Debian's binary, a free port)."""
-    server = RedisServer()
+class _Server(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=_Server)
+
+
+def _running(server: _S) -> Iterator[_S]:
+    """Start a server for a fixture's lifetime; always stopped, even when a test fails."""
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A private redis-server for the session (Debian's binary, a free port)."""
+    yield from _running(RedisServer())
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A private PostgreSQL cluster for the session (initdb'd into a temporary directory)."""
-    server = PostgresServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running(PostgresServer())
 
 
 @pytest.fixture
@@ -62,37 +70,23 @@ def redis_url(redis_server: RedisServer) -> str:
 
 @pytest.fixture(scope="session")
 def sip_stack_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running(RedisServer())
 
 
 @pytest.fixture(scope="session")
 def sip_livekit_server(sip_stack_redis: RedisServer) -> Iterator[LiveKitServer]:
     """livekit-server (dev keys devkey/secret) with Redis, so its SIP API is available."""
-    server = LiveKitServer.on_free_ports(redis_address=f"127.0.0.1:{sip_stack_redis.port}")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running(
+        LiveKitServer.on_free_ports(redis_address=f"127.0.0.1:{sip_stack_redis.port}"))
 
 
 @pytest.fixture(scope="session")
 def livekit_sip(sip_stack_redis: RedisServer,
                 sip_livekit_server: LiveKitServer) -> Iterator[LiveKitSip]:
     """livekit-sip on loopback, bridged to `sip_livekit_server`; `.sip_uri` takes INVITEs."""
-    sip = LiveKitSip(redis_address=f"127.0.0.1:{sip_stack_redis.port}",
-                     ws_url=sip_livekit_server.url, api_key=sip_livekit_server.api_key,
-                     api_secret=sip_livekit_server.api_secret)
-    sip.start()
-    try:
-        yield sip
-    finally:
-        sip.stop()
+    yield from _running(LiveKitSip(
+        redis_address=f"127.0.0.1:{sip_stack_redis.port}", ws_url=sip_livekit_server.url,
+        api_key=sip_livekit_server.api_key, api_secret=sip_livekit_server.api_secret))
 
 
 # ---- the call spine: the whole local stack with a real worker process ------------------------
