@@ -144,11 +144,14 @@ class SimulatedCaller:
         self._spawn(self._read_transcription(reader, identity), "caller-transcript")
 
     async def _read_transcription(self, reader: rtc.TextStreamReader, identity: str) -> None:
-        final = (reader.info.attributes or {}).get("lk.transcription_final") == "true"
+        role = "caller" if identity == self.room.local_participant.identity else "agent"
+        # a caller transcript arrives whole and says whether it is final up front; the agent's
+        # own speech streams in as it is spoken and is complete when its stream closes
+        final = (role == "agent"
+                 or (reader.info.attributes or {}).get("lk.transcription_final") == "true")
         text = await reader.read_all()
         if not final or not text.strip():
             return
-        role = "caller" if identity == self.room.local_participant.identity else "agent"
         self.report.transcript.append((role, text.strip()))
         if self._on_transcript is not None:
             self._on_transcript(role, text.strip())
