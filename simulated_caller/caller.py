@@ -48,6 +48,7 @@ class CallerLine:
 class AgentSpeechSegment:
     started_at: float
     ended_at: float | None = None
+    speaker: str = ""  # the agent participant's identity
 
 
 @dataclass
@@ -133,7 +134,7 @@ class SimulatedCaller:
             return
         self._agent_identity = participant.identity
         self.report.agent_track_subscribed_at = time.monotonic()
-        self._spawn(self._listen(track), "caller-listen")
+        self._spawn(self._listen(track, participant.identity), "caller-listen")
 
     def _on_local_track_subscribed(self, _track: rtc.Track) -> None:
         if self.report.agent_subscribed_at is None:
@@ -216,7 +217,7 @@ class SimulatedCaller:
         return self._speech_first_frame_at, self._speech_last_frame_at + FRAME_MS / 1000
 
     # --- audio in: stretches of agent speech -----------------------------------------------
-    async def _listen(self, track: rtc.Track) -> None:
+    async def _listen(self, track: rtc.Track, speaker: str) -> None:
         stream = rtc.AudioStream.from_track(track=track, sample_rate=SAMPLE_RATE, num_channels=1)
         try:
             async for event in stream:
@@ -224,9 +225,13 @@ class SimulatedCaller:
                     continue
                 now = time.monotonic()
                 self._last_loud_at = now
+                if self._agent_active and self.report.segments[-1].speaker != speaker:
+                    self.report.segments[-1].ended_at = now  # another agent took over
+                    self._agent_active = False
                 if not self._agent_active:
                     self._agent_active = True
-                    self.report.segments.append(AgentSpeechSegment(started_at=now))
+                    self.report.segments.append(AgentSpeechSegment(started_at=now,
+                                                                   speaker=speaker))
                     if self.report.first_agent_audio_at is None:
                         self.report.first_agent_audio_at = now
                         logger.debug("first agent audio", extra={"at": time.time()})
@@ -256,11 +261,22 @@ class SimulatedCaller:
         except TimeoutError:
             raise AgentNotHeardError(what) from None
 
-    async def wait_for_agent_audio_after(self, moment: float, timeout: float) -> float:
-        """Block until agent audio starts after `moment`; returns when it started."""
-        await self._wait_for(lambda: self._agent_spoke_since(moment), timeout,
+    @property
+    def agent_identity(self) -> str | None:
+        """The agent participant heard most recently."""
+        return self._agent_identity
+
+    async def wait_for_agent_audio_after(self, moment: float, timeout: float,
+                                         other_than: str | None = None) -> float:
+        """Block until agent audio starts after `moment` (from an agent other than `other_than`,
+        when given, so audio still in flight from a departed agent does not count); returns
+        when it started."""
+        def heard(seg: AgentSpeechSegment) -> bool:
+            return seg.started_at >= moment and (other_than is None or seg.speaker != other_than)
+
+        await self._wait_for(lambda: any(heard(seg) for seg in self.report.segments), timeout,
                              "agent not heard again")
-        return next(seg.started_at for seg in self.report.segments if seg.started_at >= moment)
+        return next(seg.started_at for seg in self.report.segments if heard(seg))
 
     def _agent_spoke_since(self, moment: float) -> bool:
         return any(seg.started_at >= moment for seg in self.report.segments)
