@@ -30,6 +30,10 @@ class WorkerSettings:
     database_url: str | None
     business_api_base: str | None
     production: bool
+    # the outbound trunk (warm transfers, outbound calls): an id, else found by the name
+    # `intake provision` gave it (<SIP_RESOURCE_NAME>-outbound)
+    sip_outbound_trunk_id: str = ""
+    sip_resource_name: str = "intake"
 
     @property
     def uses_local_realtime(self) -> bool:
@@ -73,6 +77,8 @@ def load_settings(*, production: bool) -> WorkerSettings:
         database_url=_env("INTAKE_DATABASE_URL"),
         business_api_base=_env("BUSINESS_API_BASE"),
         production=production,
+        sip_outbound_trunk_id=_env("SIP_OUTBOUND_TRUNK_ID") or "",
+        sip_resource_name=_env("SIP_RESOURCE_NAME") or "intake",
     )
     if not settings.openai_api_key:
         raise ConfigError("OPENAI_API_KEY is not set (the Realtime API needs it; for the local "

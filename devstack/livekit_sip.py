@@ -100,6 +100,9 @@ class LiveKitSip:
             "nat_1_to_1_ip": self.host,
             "rtp_port": f"{rtp_start}-{rtp_end}",
             "health_port": self.health_port,
+            # the whole local stack shares this machine's CPU: livekit-sip must not refuse to
+            # dial out ("cpu exhausted") because tests or the worker are busy
+            "max_cpu_utilization": 1.0,
             "logging": {"level": self.log_level, "json": False},
         }
 

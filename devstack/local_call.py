@@ -69,7 +69,9 @@ class LocalStack:
         log_dir: Path | None = None,
         idle_processes: int = 1,
         separate_livekit_redis: bool = False,
+        worker_env: dict[str, str] | None = None,
     ) -> None:
+        self.extra_worker_env = dict(worker_env or {})
         # call state and livekit-server share one Redis unless a test needs to stop the
         # call-state Redis alone
         self.separate_livekit_redis = separate_livekit_redis
@@ -166,6 +168,7 @@ class LocalStack:
         if self.simulator is not None:
             env["OPENAI_API_KEY"] = SIM_API_KEY
             env["OPENAI_BASE_URL"] = self.simulator.base_url
+        env.update(self.extra_worker_env)
         return env
 
     async def start_worker(self, timeout: float = 60.0) -> ManagedProcess:

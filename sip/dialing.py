@@ -85,9 +85,15 @@ async def dial(lk: api.LiveKitAPI, *, room: str, number: str, trunk_id: str, ide
         raise DialError(_failure_for(exc.sip_status_code),
                         f"SIP {exc.sip_status_code}") from None
     except api.TwirpError as exc:
-        # a ring timeout surfaces as a plain deadline error on some servers
-        failure: DialFailure = ("no_answer" if exc.code in ("deadline_exceeded", "unavailable")
-                                else "rejected")
+        # livekit-sip's ring timeout comes back as HTTP 408 ("sip request timed out", code
+        # canceled); "unavailable" is the SIP service refusing (overloaded, or not running)
+        failure: DialFailure
+        if exc.status == 408 or exc.code in ("canceled", "deadline_exceeded"):
+            failure = "no_answer"
+        elif exc.code == "unavailable":
+            failure = "unreachable"
+        else:
+            failure = "rejected"
         raise DialError(failure, exc.code) from None
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise DialError("no_answer" if isinstance(exc, TimeoutError) else "unreachable",

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import pytest
+from pydantic import SecretStr
 
 from devstack.livekit_sip import LiveKitSip
 from devstack.services import LiveKitServer, PostgresServer, RedisServer
+from sip.config import SipSettings
+from tests.integration.sip_stack import SIP_AGENT_CALLED, SIP_AGENT_RESOURCE, SipAgentStack
 
 if TYPE_CHECKING:
     from devstack.local_call import LocalStack
@@ -104,4 +110,58 @@ async def call_stack(postgres_server: PostgresServer) -> AsyncIterator[LocalStac
     try:
         yield stack
     finally:
+        await stack.stop()
+
+
+# ---- a real SIP call through our worker: LocalStack + livekit-sip + provisioned trunks --------
+
+@pytest.fixture(scope="session")
+async def sip_agent_stack(postgres_server: PostgresServer) -> AsyncIterator[SipAgentStack]:
+    """LocalStack (its own Redis, livekit-server, simulator, worker; the session Postgres) +
+    livekit-sip on that Redis, with an inbound trunk and dispatch rule for the stack's agent
+    name and an outbound trunk to `phone_port` (warm transfers, outbound calls)."""
+    from devstack.local_call import LocalStack
+    from devstack.paths import project_root
+    from realtime_simulator import load_scenario
+    from sip.config import LiveKitCredentials, OutboundTrunkSettings
+    from sip.livekit_provisioning import LiveKitSipControl, plan_livekit
+    from sip.plan import apply_plan
+    from sip.sipp.phone import free_udp_port
+
+    scenario = load_scenario(project_root() / "scenarios" / "sip_agent_call.yaml")
+    # logs of its own: other stacks on this machine write to the default log folder
+    log_dir = Path(tempfile.mkdtemp(prefix="intake-sip-agent-"))
+    phone_port = free_udp_port()
+    database_url = postgres_server.create_database(f"sipcalls_{uuid.uuid4().hex[:12]}")
+    stack = LocalStack(scenario=scenario, idle_processes=1, log_dir=log_dir,
+                       database_url=database_url,
+                       worker_env={"SIP_RESOURCE_NAME": SIP_AGENT_RESOURCE})
+    sip: LiveKitSip | None = None
+    try:
+        await stack.start()
+        assert stack.livekit is not None and stack.redis_url is not None
+        redis_address = stack.redis_url.split("//", 1)[1].split("/", 1)[0]
+        sip = LiveKitSip(redis_address=redis_address, ws_url=stack.livekit.url,
+                         api_key=stack.livekit.api_key, api_secret=stack.livekit.api_secret,
+                         log_path=log_dir / "livekit-sip.log")
+        await asyncio.to_thread(sip.start)
+        settings = SipSettings(
+            phone_numbers=(SIP_AGENT_CALLED,),
+            allowed_addresses=("127.0.0.1",),
+            resource_name=SIP_AGENT_RESOURCE,
+            # what INTAKE_AGENT_NAME does for `intake provision`: the rule dispatches our worker
+            agent_name=stack.agent_name,
+            livekit=LiveKitCredentials(url=stack.livekit.http_url,
+                                       api_key=stack.livekit.api_key,
+                                       api_secret=SecretStr(stack.livekit.api_secret)),
+            outbound=OutboundTrunkSettings(address=f"127.0.0.1:{phone_port}", transport="udp",
+                                           numbers=(SIP_AGENT_CALLED,)),
+        )
+        async with LiveKitSipControl(settings.livekit) as control:  # type: ignore[arg-type]
+            await apply_plan(await plan_livekit(control, settings))
+        yield SipAgentStack(stack=stack, sip=sip, settings=settings, scenario=scenario,
+                            phone_port=phone_port)
+    finally:
+        if sip is not None:
+            await asyncio.to_thread(sip.stop)
         await stack.stop()

@@ -274,6 +274,20 @@ class CallLimits(_Model):
         return self
 
 
+class TransferSettings(_Model):
+    """How a call is handed to a person at `transfer_number`."""
+
+    # warm: the caller holds while the agent dials the person, briefs them, then connects them;
+    # cold: a SIP REFER hands the caller's line over at once (no briefing, no way back)
+    mode: Literal["warm", "cold"] = "warm"
+    answer_timeout_seconds: int = Field(default=25, ge=5, le=120)
+    hold_message: Text = "Please hold for a moment while I get someone on the line."
+    # said to the caller when nobody answered; a callback is requested through the booking
+    # backend right after
+    no_answer_say: Text = ("I'm sorry, nobody from the team could pick up right now. I've asked "
+                           "for someone to call you back as soon as possible.")
+
+
 class Playbook(_Model):
     business_name: ShortText
     objective: Text
@@ -286,6 +300,7 @@ class Playbook(_Model):
     services: list[Service] = Field(min_length=1)
     service_area: ServiceArea
     transfer_number: str
+    transfer: TransferSettings = TransferSettings()
     call_limits: CallLimits
     retention_days: int = Field(ge=1, le=3650)
     fields: dict[FieldName, FieldSpec] = Field(min_length=1)

@@ -16,88 +16,32 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from livekit import api
-from pydantic import SecretStr
 
 from agent.call_session import call_id_for, parse_job_metadata
-from devstack.livekit_sip import LiveKitSip
-from devstack.local_call import LocalStack
-from devstack.paths import project_root
-from realtime_simulator import RealtimeSimulator, Scenario, load_scenario
-from sip.config import LiveKitCredentials, SipSettings
-from sip.livekit_provisioning import LiveKitSipControl, plan_livekit
-from sip.plan import apply_plan
+from realtime_simulator import RealtimeSimulator
 from sip.sipp import SippCall
 from sip.sipp.rtp_sink import RtpSink
-from state.postgres_record import PostgresRecordStore, create_pool
-from state.review import show_call
+
+from .sip_stack import (
+    SIP_AGENT_CALLED,
+    SipAgentStack,
+    agent_joined,
+    new_caller_number,
+    stored_call,
+)
 
 pytestmark = pytest.mark.integration
 
-CALLED = "+15550143001"
-SCENARIO_PATH = project_root() / "scenarios" / "sip_agent_call.yaml"
 # How long a test waits for something to show up; an upper bound on waiting, not a measurement.
 WAIT_S = 60.0
 # The call's length from sipp's side: the caller's line, the agent's tool call and reply fit in
 # it with room to spare. sipp hangs up (BYE) when it is over.
 HOLD_MS = 20_000
-
-
-@dataclass
-class SipAgentStack:
-    stack: LocalStack
-    sip: LiveKitSip
-    settings: SipSettings
-    scenario: Scenario
-
-
-@pytest.fixture(scope="module")
-async def sip_agent_stack() -> AsyncIterator[SipAgentStack]:
-    """LocalStack (its own Redis, Postgres, livekit-server, simulator, worker) + livekit-sip on
-    that Redis, with an inbound trunk and a dispatch rule for the stack's agent name."""
-    scenario = load_scenario(SCENARIO_PATH)
-    # logs of its own: other stacks on this machine write to the default log folder
-    log_dir = Path(tempfile.mkdtemp(prefix="intake-sip-agent-call-"))
-    stack = LocalStack(scenario=scenario, idle_processes=1, log_dir=log_dir)
-    sip: LiveKitSip | None = None
-    try:
-        await stack.start()
-        assert stack.livekit is not None and stack.redis_url is not None
-        redis_address = stack.redis_url.split("//", 1)[1].split("/", 1)[0]
-        sip = LiveKitSip(redis_address=redis_address, ws_url=stack.livekit.url,
-                         api_key=stack.livekit.api_key, api_secret=stack.livekit.api_secret,
-                         log_path=log_dir / "livekit-sip.log")
-        await asyncio.to_thread(sip.start)
-        settings = SipSettings(
-            phone_numbers=(CALLED,),
-            allowed_addresses=("127.0.0.1",),
-            resource_name="sipagent",
-            # what INTAKE_AGENT_NAME does for `intake provision`: the rule dispatches our worker
-            agent_name=stack.agent_name,
-            livekit=LiveKitCredentials(url=stack.livekit.http_url,
-                                       api_key=stack.livekit.api_key,
-                                       api_secret=SecretStr(stack.livekit.api_secret)),
-        )
-        async with LiveKitSipControl(settings.livekit) as control:  # type: ignore[arg-type]
-            await apply_plan(await plan_livekit(control, settings))
-        yield SipAgentStack(stack=stack, sip=sip, settings=settings, scenario=scenario)
-    finally:
-        if sip is not None:
-            await asyncio.to_thread(sip.stop)
-        await stack.stop()
-
-
-def _caller() -> str:
-    return "+1555017" + f"{uuid.uuid4().int % 10_000:04d}"
 
 
 async def _call_room(lk: api.LiveKitAPI, caller: str,
@@ -114,26 +58,6 @@ async def _call_room(lk: api.LiveKitAPI, caller: str,
                         return room.name, person
             assert call.running(), call.messages()[-3000:]
             await asyncio.sleep(0.2)
-
-
-async def _agent_joined(lk: api.LiveKitAPI, room: str) -> bool:
-    people = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
-    return any(p.kind == api.ParticipantInfo.Kind.AGENT for p in people.participants)
-
-
-async def _stored_call(database_url: str, call_id: str) -> dict[str, Any]:
-    """The call's record once its outcome is in Postgres (the worker writes it after the job)."""
-    pool = await create_pool(database_url, max_size=2)
-    try:
-        store = PostgresRecordStore(pool)
-        async with asyncio.timeout(WAIT_S):
-            while True:
-                record = await show_call(store, call_id)
-                if record is not None and record.get("outcome"):
-                    return record
-                await asyncio.sleep(0.25)
-    finally:
-        await pool.close()
 
 
 def _timeline(sink: RtpSink, sim: RealtimeSimulator, started: float) -> str:
@@ -163,13 +87,14 @@ async def test_sip_call_is_answered_by_our_agent_and_recorded(
     stack, sim = ctx.stack, ctx.stack.simulator
     assert sim is not None and stack.database_url is not None
     sim.begin_call(ctx.scenario)
-    caller = _caller()
+    caller = new_caller_number()
     first_line = ctx.scenario.turns[0].caller
     assert first_line is not None
 
     async with RtpSink() as sink, stack.api() as lk:
         call = SippCall(
-            target=f"127.0.0.1:{ctx.sip.sip_port}", called_number=CALLED, caller_number=caller,
+            target=f"127.0.0.1:{ctx.sip.sip_port}", called_number=SIP_AGENT_CALLED,
+            caller_number=caller,
             audio_text=first_line,
             # a breath before the line, then silence for the rest of the call (the scenario
             # loops the file; the trailing silence outlasts the hold, so the line is said once)
@@ -192,7 +117,7 @@ async def test_sip_call_is_answered_by_our_agent_and_recorded(
             # no call_id in the rule's metadata: the worker names the call after the room
             call_id = call_id_for(room, metadata)
             async with asyncio.timeout(WAIT_S):
-                while not await _agent_joined(lk, room):  # the worker takes the job
+                while not await agent_joined(lk, room):  # the worker takes the job
                     assert call.running(), call.messages()[-3000:]
                     await asyncio.sleep(0.1)
 
@@ -224,7 +149,7 @@ async def test_sip_call_is_answered_by_our_agent_and_recorded(
                 break
             await asyncio.sleep(0.25)
 
-    record = await _stored_call(stack.database_url, call_id)
+    record = await stored_call(stack.database_url, call_id)
     assert record["call"]["caller_number"] == caller
     assert record["call"]["room"] == room
     caller_turns = [t["text"] for t in record["turns"] if t["role"] == "caller"]
