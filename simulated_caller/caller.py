@@ -49,6 +49,7 @@ class AgentSpeechSegment:
     started_at: float
     ended_at: float | None = None
     speaker: str = ""  # the agent participant's identity
+    track: str = ""  # the name of the agent's track it came from
 
 
 @dataclass
@@ -134,7 +135,7 @@ class SimulatedCaller:
             return
         self._agent_identity = participant.identity
         self.report.agent_track_subscribed_at = time.monotonic()
-        self._spawn(self._listen(track, participant.identity), "caller-listen")
+        self._spawn(self._listen(track, participant.identity, _pub.name), "caller-listen")
 
     def _on_local_track_subscribed(self, _track: rtc.Track) -> None:
         if self.report.agent_subscribed_at is None:
@@ -217,7 +218,7 @@ class SimulatedCaller:
         return self._speech_first_frame_at, self._speech_last_frame_at + FRAME_MS / 1000
 
     # --- audio in: stretches of agent speech -----------------------------------------------
-    async def _listen(self, track: rtc.Track, speaker: str) -> None:
+    async def _listen(self, track: rtc.Track, speaker: str, track_name: str) -> None:
         stream = rtc.AudioStream.from_track(track=track, sample_rate=SAMPLE_RATE, num_channels=1)
         try:
             async for event in stream:
@@ -225,13 +226,15 @@ class SimulatedCaller:
                     continue
                 now = time.monotonic()
                 self._last_loud_at = now
-                if self._agent_active and self.report.segments[-1].speaker != speaker:
-                    self.report.segments[-1].ended_at = now  # another agent took over
+                last = self.report.segments[-1] if self.report.segments else None
+                if self._agent_active and last is not None and (
+                        last.speaker, last.track) != (speaker, track_name):
+                    last.ended_at = now  # another agent (or track) took over
                     self._agent_active = False
                 if not self._agent_active:
                     self._agent_active = True
-                    self.report.segments.append(AgentSpeechSegment(started_at=now,
-                                                                   speaker=speaker))
+                    self.report.segments.append(AgentSpeechSegment(
+                        started_at=now, speaker=speaker, track=track_name))
                     if self.report.first_agent_audio_at is None:
                         self.report.first_agent_audio_at = now
                         logger.debug("first agent audio", extra={"at": time.time()})
@@ -267,12 +270,15 @@ class SimulatedCaller:
         return self._agent_identity
 
     async def wait_for_agent_audio_after(self, moment: float, timeout: float,
-                                         other_than: str | None = None) -> float:
+                                         other_than: str | None = None,
+                                         track: str | None = None) -> float:
         """Block until agent audio starts after `moment` (from an agent other than `other_than`,
-        when given, so audio still in flight from a departed agent does not count); returns
-        when it started."""
+        when given, so audio still in flight from a departed agent does not count; from the
+        track named `track`, when given); returns when it started."""
         def heard(seg: AgentSpeechSegment) -> bool:
-            return seg.started_at >= moment and (other_than is None or seg.speaker != other_than)
+            return (seg.started_at >= moment
+                    and (other_than is None or seg.speaker != other_than)
+                    and (track is None or seg.track == track))
 
         await self._wait_for(lambda: any(heard(seg) for seg in self.report.segments), timeout,
                              "agent not heard again")

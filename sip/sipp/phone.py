@@ -59,9 +59,10 @@ class SippPhone(SippCall):
     def start(self) -> None:
         audio = self.workdir / ANSWER_AUDIO_FILE
         if not audio.exists():
-            # said once, then silence that outlasts the call (the scenario loops the file)
+            # the scenario loops the file: by default the line is said once, then silence that
+            # outlasts the call; a short `audio_trail_s` makes the person repeat it
             synthesize_ulaw(self.audio_text, audio, lead_s=self.audio_lead_s,
-                            trail_s=self.timeout_s + 10)
+                            trail_s=self.audio_trail_s or self.timeout_s + 10)
         log = (self.workdir / "sipp.out").open("wb")
         try:
             self._process = subprocess.Popen(
