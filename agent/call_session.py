@@ -37,6 +37,7 @@ from agent.call_limits import CallTimers
 from agent.config import WorkerSettings
 from agent.instructions import opening_line
 from agent.intake_agent import IntakeAgent
+from agent.outbound import OutboundDialer, PersonOnTheLine, is_outbound_call, record_metadata
 from agent.prerendered_audio import pcm16_to_frames, render_speech_pcm16
 from agent.recording import open_recorder
 from sip.dtmf import DigitsSubmitted, DtmfCollector, HumanRequested
@@ -187,8 +188,16 @@ class CallSession:
         # follows the subscription at once, and livekit-sip answers a SIP call as soon as our
         # track is published
         await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
-        participant = await ctx.wait_for_participant()
-        caller_number = participant.attributes.get("sip.phoneNumber") or None
+        outbound: PersonOnTheLine | None = None
+        if is_outbound_call(self._metadata):
+            outbound = await OutboundDialer(ctx, self._assets, self._call_id,
+                                            self._metadata).run()
+            if outbound is None:
+                return  # not reached, or a voicemail was left: the record is stored
+        participant = (outbound.participant if outbound is not None
+                       else await ctx.wait_for_participant())
+        caller_number = (outbound.number if outbound is not None
+                         else participant.attributes.get("sip.phoneNumber") or None)
         self._caller_identity = participant.identity
         self._caller_is_sip = participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
         ctx.room.on("sip_dtmf_received", self._on_dtmf)
@@ -201,9 +210,11 @@ class CallSession:
             worker_id=lease_owner if isinstance(lease_owner, str) and lease_owner
             else ctx.worker_id,
             caller_number=caller_number, playbook=str(self._settings.playbook_path),
-            metadata=self._metadata,
+            metadata=record_metadata(self._metadata),
         ))
         ctx.add_shutdown_callback(self._finish)
+        for kind, payload in outbound.events if outbound is not None else ():
+            self._record(kind, payload)
 
         userdata = IntakeUserdata.create(
             self._assets.playbook,
@@ -234,8 +245,10 @@ class CallSession:
         agent = IntakeAgent(
             playbook=self._assets.playbook,
             checklist=checklist,
-            greeting_text=self._assets.greeting_text,
-            greeting_frames=self._assets.greeting_frames,
+            greeting_text=(outbound.opening_text if outbound is not None
+                           else self._assets.greeting_text),
+            greeting_frames=(outbound.opening_frames if outbound is not None
+                             else self._assets.greeting_frames),
             resume_line=resume_line,
             resume_frames=prerendered_frames(resume_line) if resume_line else None,
             chat_ctx=chat_ctx,

@@ -18,6 +18,7 @@ LIVEKIT_WORKER_COMMANDS = frozenset({"dev", "start", "console", "connect", "down
 # modules exposing `register(subparsers)`; each keeps heavy imports inside its handlers
 COMMAND_MODULES = (
     "agent.playbook_cli",
+    "agent.outbound_cli",
     "devstack.demo_cli",
     "benchmarks.cli",
     "state.cli",
