@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -40,10 +40,16 @@ from agent.intake_agent import IntakeAgent
 from agent.outbound import OutboundDialer, PersonOnTheLine, is_outbound_call, record_metadata
 from agent.prerendered_audio import pcm16_to_frames, render_speech_pcm16
 from agent.recording import open_recorder
+from agent.warm_transfer import WarmTransfer, briefing_text, hold_audio, hold_chime
 from sip.dtmf import DigitsSubmitted, DtmfCollector, HumanRequested
 from state.events import InvalidEventError
 from state.protocols import ESCALATION, STATUS, TURN, CallInfo, CallRecorder
-from tools.booking import BookingBackend, HttpBookingBackend, LocalBookingBackend
+from tools.booking import (
+    BookingBackend,
+    CallbackRequest,
+    HttpBookingBackend,
+    LocalBookingBackend,
+)
 from tools.checklist import SlotChecklist, recorder_hook
 from tools.context import EndReason, EscalationRequest, IntakeUserdata
 from tools.intake_tools import escalate, on_caller_turn, release_reply_shields
@@ -77,6 +83,9 @@ class PrewarmedAssets:
     booking: BookingBackend
     # hands a call to a person (SIP transfer); None: escalations become callbacks
     transfer: TransferFn | None = None
+    # what the caller hears on hold during a warm transfer
+    hold_message_frames: list[rtc.AudioFrame] = field(default_factory=list)
+    hold_chime_frames: list[rtc.AudioFrame] = field(default_factory=hold_chime)
 
 
 def greeting_text(playbook: Playbook) -> str:
@@ -99,6 +108,7 @@ def prewarm_assets(settings: WorkerSettings, vad_model: vad.VAD) -> PrewarmedAss
         greeting_text=text,
         greeting_frames=prerendered_frames(text),
         apology_frames=prerendered_frames(APOLOGY_TEXT),
+        hold_message_frames=prerendered_frames(playbook.transfer.hold_message),
         booking=(HttpBookingBackend(settings.business_api_base)
                  if settings.business_api_base else LocalBookingBackend()),
     )
@@ -170,6 +180,10 @@ class CallSession:
         self._caller_identity = ""
         self._caller_is_sip = False
         self._dtmf = DtmfCollector()
+        # warm transfer: the caller holds (the AI neither listens nor times out), then the call
+        # is handed over and the AI session is gone
+        self._on_hold = False
+        self._handed_over = False
 
     @property
     def call_id(self) -> str:
@@ -259,7 +273,9 @@ class CallSession:
             room_options=room_io.RoomOptions(
                 participant_identity=participant.identity,
                 close_on_disconnect=True,
-                delete_room_on_close=True,  # the caller hung up: nothing may linger
+                # the room is deleted when the session closes (_on_close), except after a warm
+                # transfer handed the call over: then the caller is still in it
+                delete_room_on_close=False,
                 audio_input=room_io.AudioInputOptions(frame_size_ms=INPUT_FRAME_MS),
                 # transcript/audio syncing estimates speaking rate on the agent's event loop
                 # (~300 ms of CPU on the first utterance) right when the greeting starts; the
@@ -394,7 +410,7 @@ class CallSession:
 
     def _on_user_state(self, ev: voice_events.UserStateChangedEvent) -> None:
         session = self._session
-        if session is None:
+        if session is None or self._on_hold or self._handed_over:
             return
         if ev.new_state == "speaking" and session.agent_state == "speaking":
             # local VAD barge-in: stop playout now instead of waiting for the model
@@ -419,7 +435,15 @@ class CallSession:
         self._apologise_and_end("realtime_unavailable")
 
     def _on_close(self, ev: voice_events.CloseEvent) -> None:
-        self._ctx.shutdown(reason=str(ev.reason))
+        if self._handed_over:
+            return  # the AI left a transferred call; the transfer ends the job
+        self._spawn(self._delete_room_and_shut_down(str(ev.reason)), "intake-close")
+
+    async def _delete_room_and_shut_down(self, reason: str) -> None:
+        # the caller hung up (or the session failed): nothing may linger
+        with contextlib.suppress(Exception):
+            await self._ctx.delete_room()
+        self._ctx.shutdown(reason=reason)
 
     def _record(self, kind: str, payload: dict[str, Any]) -> None:
         recorder = self._recorder
@@ -464,11 +488,113 @@ class CallSession:
         """
         self._record(ESCALATION, {"category": request.category, "action": request.action,
                                   "source": request.source, "stage": "handoff"})
+        if request.action != "transfer":
+            return False
+        if self._assets.playbook.transfer.mode == "warm":
+            warm = self._new_warm_transfer()
+            if await warm.trunk_available():
+                self._spawn(self._warm_transfer(warm, request), "intake-warm-transfer")
+                return True
+            # no outbound trunk to dial on: a phone caller can still be handed over cold
         transfer = self._assets.transfer
-        if request.action != "transfer" or transfer is None or not self._caller_is_sip:
+        if transfer is None or not self._caller_is_sip:
             return False
         self._spawn(self._transfer_after_handoff_line(transfer, request), "intake-transfer")
         return True
+
+    def _new_warm_transfer(self) -> WarmTransfer:
+        settings = self._settings
+        return WarmTransfer(
+            lk=self._ctx.api, livekit_url=settings.livekit_url,
+            api_key=settings.livekit_api_key, api_secret=settings.livekit_api_secret,
+            caller_room=self._ctx.room, call_id=self._call_id,
+            trunk_id=settings.sip_outbound_trunk_id, resource_name=settings.sip_resource_name)
+
+    async def _warm_transfer(self, warm: WarmTransfer, request: EscalationRequest) -> None:
+        """Hold, brief the person, connect them; nobody answers: back to the caller."""
+        session = self._session
+        if session is None:
+            return
+        options = self._assets.playbook.transfer
+        await self._until_agent_has_spoken(start_within=5.0, finish_within=20.0)
+        self._on_hold = True
+        self._record(ESCALATION, {"category": request.category, "stage": "hold"})
+        session.input.set_audio_enabled(False)  # the model must not hear or answer the hold
+        stop_hold = asyncio.Event()
+        hold = None
+        try:
+            with contextlib.suppress(RuntimeError):
+                session.interrupt()
+            hold = session.say(options.hold_message,
+                               audio=hold_audio(self._assets.hold_message_frames,
+                                                self._assets.hold_chime_frames, stop_hold),
+                               allow_interruptions=False, add_to_chat_ctx=False)
+        except RuntimeError:
+            logger.warning("could not play hold audio", extra={"call_id": self._call_id})
+        fields = session.userdata.checklist.outcome()["fields"]
+        result = await warm.dial_and_brief(
+            request.transfer_number, briefing_text(self._assets.playbook, request.category,
+                                                   fields),
+            ring_timeout_s=float(options.answer_timeout_seconds))
+        stop_hold.set()
+        if hold is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(hold.wait_for_playout(), 5.0)
+        if not result.connected:
+            await warm.abandon()
+            self._record(ESCALATION, {"category": request.category, "stage": "warm_transfer",
+                                      "transferred": False, "reason": result.reason})
+            self._on_hold = False
+            session.input.set_audio_enabled(True)
+            await self._offer_callback(session, request)
+            return
+        # the AI leaves the call before the two are connected: nothing it says may overlap
+        self._handed_over = True
+        if self._timers is not None:
+            await self._timers.aclose()
+        with contextlib.suppress(Exception):
+            await session.aclose()
+        try:
+            connected = await warm.connect(self._caller_identity)
+            self._record(ESCALATION, {"category": request.category, "stage": "warm_transfer",
+                                      "transferred": True, "via": connected.via})
+            await warm.wait_until_ended()
+            self._record(STATUS, {"status": "transfer_ended"})
+        except Exception:
+            logger.exception("warm transfer could not connect", extra={"call_id": self._call_id})
+            self._record(ESCALATION, {"category": request.category, "stage": "warm_transfer",
+                                      "transferred": False, "reason": "connect_failed"})
+        finally:
+            await warm.close()
+            await self._hang_up("transferred")
+
+    async def _offer_callback(self, session: AgentSession[IntakeUserdata],
+                              request: EscalationRequest) -> None:
+        """Nobody answered the transfer: book a callback now if we can reach the caller."""
+        ud = session.userdata
+        fields = ud.checklist.outcome()["fields"]
+        name, phone = fields.get("name"), fields.get("phone")
+        say = self._assets.playbook.transfer.no_answer_say
+        if isinstance(name, str) and isinstance(phone, str) and name and phone:
+            result = await ud.booking.request_callback(CallbackRequest(
+                call_id=self._call_id, time_window="any", name=name, phone=phone,
+                topic=f"asked for a person ({request.category})"))
+            if result.confirmed and result.reference:
+                ud.checklist.record_booking("callback", result.reference, "any")
+                self._record(STATUS, {"status": "callback_booked", "reason": "transfer",
+                                      "reference": result.reference})
+                instructions = (f"Say this: {say} Then continue with any details still "
+                                "missing.")
+            else:
+                instructions = ("Apologise: nobody from the team could pick up, and the "
+                                "callback could not be booked automatically; the team has "
+                                "their details and will reach out. Then continue with any "
+                                "details still missing.")
+        else:
+            instructions = ("Apologise: nobody from the team could pick up right now. Offer a "
+                            "callback: ask for their name and best number if you don't have "
+                            "them yet, then use request_callback.")
+        session.generate_reply(instructions=instructions)
 
     async def _transfer_after_handoff_line(self, transfer: TransferFn,
                                            request: EscalationRequest) -> None:
@@ -503,10 +629,12 @@ class CallSession:
                 "just asked for. Record it with record_field, then read it back."))
 
     async def _dtmf_human(self, session: AgentSession[IntakeUserdata]) -> None:
+        # silence the agent before escalating: a transfer starts once the agent has spoken,
+        # and would take the line cut off here (0 pressed over the greeting) for the handoff
+        with contextlib.suppress(RuntimeError, TimeoutError):
+            await asyncio.wait_for(session.interrupt(), 5.0)
         say = await escalate(session.userdata, "human_request", source="guard",
                              detail="caller pressed 0")
-        with contextlib.suppress(RuntimeError):
-            session.interrupt()
         session.generate_reply(instructions=f"Say this: {say}")
 
     async def _end_call(self, reason: EndReason) -> None:
@@ -539,21 +667,29 @@ class CallSession:
         limits = self._assets.playbook.call_limits
 
         async def wrap_up() -> None:
+            if self._on_hold:  # a warm transfer owns the call for now
+                return
             self._record(STATUS, {"status": "wrap_up_warning"})
             session.generate_reply(instructions=(
                 f"Say: {limits.wrap_up_say} Then ask only for the most important detail that "
                 "is still missing."))
 
         async def time_up() -> None:
+            if self._on_hold:  # a warm transfer owns the call for now
+                return
             self._record(STATUS, {"status": "time_limit"})
             await self._say_goodbye_and_hang_up("time_limit")
 
         async def idle_prompt() -> None:
+            if self._on_hold:  # a warm transfer owns the call for now
+                return
             self._record(STATUS, {"status": "idle_prompt"})
             session.generate_reply(instructions=f"Say exactly this and nothing else: "
                                                 f"{limits.idle_prompt}")
 
         async def idle_hang_up() -> None:
+            if self._on_hold:  # a warm transfer owns the call for now
+                return
             self._record(STATUS, {"status": "idle_hangup"})
             await self._say_goodbye_and_hang_up("idle")
 

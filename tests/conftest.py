@@ -15,7 +15,12 @@ from pydantic import SecretStr
 from devstack.livekit_sip import LiveKitSip
 from devstack.services import LiveKitServer, PostgresServer, RedisServer
 from sip.config import SipSettings
-from tests.integration.sip_stack import SIP_AGENT_CALLED, SIP_AGENT_RESOURCE, SipAgentStack
+from tests.integration.sip_stack import (
+    SIP_AGENT_CALLED,
+    SIP_AGENT_RESOURCE,
+    SIP_TRANSFER_TIMEOUT_S,
+    SipAgentStack,
+)
 
 if TYPE_CHECKING:
     from devstack.local_call import LocalStack
@@ -120,6 +125,9 @@ async def sip_agent_stack(postgres_server: PostgresServer) -> AsyncIterator[SipA
     """LocalStack (its own Redis, livekit-server, simulator, worker; the session Postgres) +
     livekit-sip on that Redis, with an inbound trunk and dispatch rule for the stack's agent
     name and an outbound trunk to `phone_port` (warm transfers, outbound calls)."""
+    from ruamel.yaml import YAML
+
+    from agent.config import DEFAULT_PLAYBOOK
     from devstack.local_call import LocalStack
     from devstack.paths import project_root
     from realtime_simulator import load_scenario
@@ -133,8 +141,15 @@ async def sip_agent_stack(postgres_server: PostgresServer) -> AsyncIterator[SipA
     log_dir = Path(tempfile.mkdtemp(prefix="intake-sip-agent-"))
     phone_port = free_udp_port()
     database_url = postgres_server.create_database(f"sipcalls_{uuid.uuid4().hex[:12]}")
+    # the example playbook, with a transfer that gives up ringing sooner (tests wait on it)
+    yaml = YAML(typ="safe")
+    playbook = yaml.load(DEFAULT_PLAYBOOK.read_text())
+    playbook["transfer"]["answer_timeout_seconds"] = SIP_TRANSFER_TIMEOUT_S
+    playbook_path = log_dir / "playbook.yaml"
+    with playbook_path.open("w") as fh:
+        yaml.dump(playbook, fh)
     stack = LocalStack(scenario=scenario, idle_processes=1, log_dir=log_dir,
-                       database_url=database_url,
+                       database_url=database_url, playbook=playbook_path,
                        worker_env={"SIP_RESOURCE_NAME": SIP_AGENT_RESOURCE})
     sip: LiveKitSip | None = None
     try:

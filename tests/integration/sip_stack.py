@@ -18,6 +18,8 @@ from state.review import show_call
 
 SIP_AGENT_CALLED = "+15550143001"
 SIP_AGENT_RESOURCE = "sipagent"
+# the stack's playbook gives a warm transfer this long to be answered
+SIP_TRANSFER_TIMEOUT_S = 8
 
 
 @dataclass
