@@ -102,6 +102,13 @@ async def test_the_person_is_briefed_then_connected_with_the_caller(
 
     assert phone.answered() and phone.requests_received("BYE")
     assert phone.requests_received("INVITE")[0].startswith("INVITE sip:+15125550100@")
+    # between asking for a person and hearing them, the caller heard the handoff line, the hold
+    # message and the hold chime (separate stretches of the agent's own audio)
+    asked = result.report.turns[1].speech_ended_at
+    on_hold = [seg for seg in result.report.segments
+               if asked < seg.started_at < connected["heard_person_at"]
+               and seg.track != "transfer-relay"]
+    assert len(on_hold) >= 3, on_hold
     # the person was briefed before being connected, and heard the caller afterwards
     assert connected["briefing_packets"] > 0
     caller_line = result.report.turns[2]
