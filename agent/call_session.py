@@ -184,6 +184,7 @@ class CallSession:
         # is handed over and the AI session is gone
         self._on_hold = False
         self._handed_over = False
+        self._warm_transfer: WarmTransfer | None = None
 
     @property
     def call_id(self) -> str:
@@ -493,7 +494,8 @@ class CallSession:
         if self._assets.playbook.transfer.mode == "warm":
             warm = self._new_warm_transfer()
             if await warm.trunk_available():
-                self._spawn(self._warm_transfer(warm, request), "intake-warm-transfer")
+                self._warm_transfer = warm
+                self._spawn(self._transfer_warm(warm, request), "intake-warm-transfer")
                 return True
             # no outbound trunk to dial on: a phone caller can still be handed over cold
         transfer = self._assets.transfer
@@ -510,7 +512,7 @@ class CallSession:
             caller_room=self._ctx.room, call_id=self._call_id,
             trunk_id=settings.sip_outbound_trunk_id, resource_name=settings.sip_resource_name)
 
-    async def _warm_transfer(self, warm: WarmTransfer, request: EscalationRequest) -> None:
+    async def _transfer_warm(self, warm: WarmTransfer, request: EscalationRequest) -> None:
         """Hold, brief the person, connect them; nobody answers: back to the caller."""
         session = self._session
         if session is None:
@@ -542,6 +544,7 @@ class CallSession:
                 await asyncio.wait_for(hold.wait_for_playout(), 5.0)
         if not result.connected:
             await warm.abandon()
+            self._warm_transfer = None
             self._record(ESCALATION, {"category": request.category, "stage": "warm_transfer",
                                       "transferred": False, "reason": result.reason})
             self._on_hold = False
@@ -566,6 +569,7 @@ class CallSession:
                                       "transferred": False, "reason": "connect_failed"})
         finally:
             await warm.close()
+            self._warm_transfer = None
             await self._hang_up("transferred")
 
     async def _offer_callback(self, session: AgentSession[IntakeUserdata],
@@ -771,6 +775,10 @@ class CallSession:
         started = time.monotonic()
         if self._timers is not None:
             await self._timers.aclose()
+        if self._warm_transfer is not None:
+            # the caller left mid-transfer: the person's leg and the consult room go too
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._warm_transfer.close(), 5.0)
         for task in list(self._tasks):
             if task.get_name().startswith("intake-record"):
                 with contextlib.suppress(Exception):
