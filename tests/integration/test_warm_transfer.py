@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+from livekit import api
 
 from realtime_simulator import parse_scenario
 from simulated_caller import SimulatedCaller
@@ -161,3 +162,49 @@ async def test_nobody_answers_so_the_agent_comes_back_and_books_a_callback(
     # the caller was back with the agent: their next line is in the record
     caller_lines = [t["text"] for t in record["turns"] if t["role"] == "caller"]
     assert any("thank you" in line.lower() for line in caller_lines)
+
+
+HANGS_UP_ON_HOLD = """
+name: warm-transfer-caller-leaves
+fallback_reply: "Of course. Let me connect you with someone from our team."
+turns:
+  - caller: "Can I talk to a person please?"
+    agent:
+      - say: "Of course. Let me connect you with someone from our team."
+  - hangup: true
+    pause_before_ms: 300
+"""
+
+
+async def test_a_caller_who_hangs_up_on_hold_leaves_no_call_to_the_person_behind(
+        sip_agent_stack: SipAgentStack) -> None:
+    stack = sip_agent_stack.stack
+    assert stack.database_url is not None
+    # the person picks up 3 s after the phone starts ringing: after the caller has gone
+    phone = SippPhone(port=sip_agent_stack.phone_port, hold_ms=3000,
+                      timeout_s=int(SIP_WAIT_S))
+    phone.start()
+
+    async def once_it_rings(index: int, _caller: SimulatedCaller) -> None:
+        if index != 1:
+            return
+        async with asyncio.timeout(SIP_WAIT_S):
+            while not phone.requests_received("INVITE"):  # noqa: ASYNC110 (sipp's trace file)
+                await asyncio.sleep(0.1)
+
+    try:
+        result = await stack.place_call(parse_scenario(HANGS_UP_ON_HOLD),
+                                        before_line=once_it_rings)
+        # the person's phone stops ringing, or is hung up on once answered: nobody is left
+        # waiting in the consultation room
+        async with asyncio.timeout(SIP_WAIT_S):
+            while not phone.hung_up_on():  # noqa: ASYNC110 (sipp's trace file)
+                await asyncio.sleep(0.1)
+    finally:
+        phone.stop()
+    record = await stored_call(stack.database_url, result.call_id)
+    stages = [e.get("stage") for e in _events(record, "escalation")]
+    assert "hold" in stages and "warm_transfer" not in stages  # never connected
+    async with stack.api() as lk:
+        rooms = [r.name for r in (await lk.room.list_rooms(api.ListRoomsRequest())).rooms]
+    assert f"{result.room}-consult" not in rooms
