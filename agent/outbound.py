@@ -190,6 +190,12 @@ class OutboundDialer:
             await self._end("dial_failed", "lead_never_joined",
                             "Not reached: the answered call never joined; try again later.")
             return None
+        except Exception:
+            # a record of the attempt is still owed to the operator
+            logger.exception("outbound call failed", extra={"call_id": self._call_id})
+            await self._end("failed", "internal_error",
+                            "The call failed on our side; try again.")
+            return None
         finally:
             for task in (opening, voicemail):
                 if not task.done():

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,10 +32,19 @@ EXIT_REFUSED = 2
 DISPATCH_GRACE = timedelta(minutes=2)
 # how often the outcome is looked for in Postgres while waiting
 POLL_S = 1.0
+# a dispatch no worker took within this is over (livekit-server's offer to the workers lasts
+# a few seconds); it is replaced up to DISPATCH_ATTEMPTS times in all
+DISPATCH_OFFER_S = 10.0
+DISPATCH_POLL_S = 0.25
+DISPATCH_ATTEMPTS = 3
 
 
 class CallRefusedError(Exception):
     """The call may not be placed (bad number, outside hours, configuration); exit 2."""
+
+
+class CallNotPlacedError(Exception):
+    """The call could not be handed to an agent worker; the message is safe to print."""
 
 
 def register(subparsers: Any) -> None:
@@ -114,9 +125,30 @@ async def dispatch_outbound_call(lk: api.LiveKitAPI, *, agent_name: str, number:
         metadata[RING_TIMEOUT] = ring_timeout_s
     # the room outlives a worker's slow start; the agent deletes it when the call ends
     await lk.room.create_room(api.CreateRoomRequest(name=room, empty_timeout=120))
-    await lk.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
-        agent_name=agent_name, room=room, metadata=json.dumps(metadata)))
-    return PlacedCall(call_id=call_id, room=room)
+    request = api.CreateAgentDispatchRequest(agent_name=agent_name, room=room,
+                                             metadata=json.dumps(metadata))
+    # livekit-server offers a dispatch to the workers once; when none claims it (none running,
+    # or all reporting a high load) the job is dropped without a retry. Only once that offer
+    # is surely over is the dispatch replaced, so the lead is never dialed twice.
+    for _attempt in range(DISPATCH_ATTEMPTS):
+        dispatch = await lk.agent_dispatch.create_dispatch(request)
+        if await _taken_by_a_worker(lk, room, dispatch.id):
+            return PlacedCall(call_id=call_id, room=room)
+        await lk.agent_dispatch.delete_dispatch(dispatch.id, room)
+    with contextlib.suppress(Exception):
+        await lk.room.delete_room(api.DeleteRoomRequest(room=room))
+    raise CallNotPlacedError(f"no agent worker named {agent_name} took the call "
+                             "(is the worker running?)")
+
+
+async def _taken_by_a_worker(lk: api.LiveKitAPI, room: str, dispatch_id: str) -> bool:
+    deadline = time.monotonic() + DISPATCH_OFFER_S
+    while time.monotonic() < deadline:
+        for dispatch in await lk.agent_dispatch.list_dispatch(room):
+            if dispatch.id == dispatch_id and dispatch.state.jobs:
+                return True
+        await asyncio.sleep(DISPATCH_POLL_S)
+    return False
 
 
 def outbound_result(record: dict[str, Any]) -> str:
@@ -131,7 +163,7 @@ def outbound_result(record: dict[str, Any]) -> str:
             result = f"answered by a {payload.get('answered_by')}"
         elif status == "voicemail_left":
             result = "voicemail left"
-        elif status in ("dial_failed", "not_dialed", "hung_up") and payload.get("reason"):
+        elif status in ("dial_failed", "not_dialed", "hung_up", "failed") and payload.get("reason"):
             result = f"{status.replace('_', ' ')}: {payload['reason']}"
     return result
 
@@ -203,8 +235,12 @@ def _cmd_call(args: argparse.Namespace) -> int:
 
         async with api.LiveKitAPI(livekit.url, livekit.api_key,
                                   livekit.api_secret.get_secret_value()) as lk:
-            placed = await dispatch_outbound_call(lk, agent_name=agent_name, number=number,
-                                                  ring_timeout_s=args.ring_timeout)
+            try:
+                placed = await dispatch_outbound_call(lk, agent_name=agent_name, number=number,
+                                                      ring_timeout_s=args.ring_timeout)
+            except CallNotPlacedError as exc:
+                print(f"intake: call not placed: {exc}", file=sys.stderr)
+                return 1
         print(f"call {placed.call_id}: dialing")
         sys.stdout.flush()
         if database_url is None:
@@ -248,5 +284,6 @@ def _database_url() -> str:
         raise CallRefusedError(f"{exc}; or pass --no-wait") from None
 
 
-__all__ = ["CallRefusedError", "PlacedCall", "check_may_call", "dispatch_outbound_call",
-           "lead_number", "outbound_result", "register", "render_record", "wait_for_outcome"]
+__all__ = ["CallNotPlacedError", "CallRefusedError", "PlacedCall", "check_may_call",
+           "dispatch_outbound_call", "lead_number", "outbound_result", "register",
+           "render_record", "wait_for_outcome"]

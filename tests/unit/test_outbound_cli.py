@@ -16,7 +16,7 @@ from agent.outbound import (
     record_metadata,
     voicemail_text,
 )
-from agent.outbound_cli import dispatch_outbound_call, render_record
+from agent.outbound_cli import CallNotPlacedError, dispatch_outbound_call, render_record
 from tests.unit.test_tools_fakes import EXAMPLE_PLAYBOOK
 from tools.playbook import load_playbook
 
@@ -106,10 +106,29 @@ class FakeLiveKit:
         self.rooms.append(request)
         return api.Room(name=request.name)
 
+    # how many dispatches no worker takes before one is taken
+    unclaimed: int = 0
+    deleted: list[str] = field(default_factory=list)
+
     async def create_dispatch(self, request: api.CreateAgentDispatchRequest,
                               ) -> api.AgentDispatch:
         self.dispatches.append(request)
-        return api.AgentDispatch(agent_name=request.agent_name, room=request.room)
+        return api.AgentDispatch(id=f"AD_{len(self.dispatches)}", agent_name=request.agent_name,
+                                 room=request.room)
+
+    async def list_dispatch(self, room_name: str) -> list[api.AgentDispatch]:
+        latest = len(self.dispatches)
+        jobs = [] if latest <= self.unclaimed else [api.Job(id=f"AJ_{latest}")]
+        return [api.AgentDispatch(id=f"AD_{latest}", room=room_name,
+                                  state=api.AgentDispatchState(jobs=jobs))]
+
+    async def delete_dispatch(self, dispatch_id: str, room_name: str) -> api.AgentDispatch:
+        self.deleted.append(dispatch_id)
+        return api.AgentDispatch(id=dispatch_id, room=room_name)
+
+    async def delete_room(self, request: api.DeleteRoomRequest) -> api.DeleteRoomResponse:
+        self.deleted.append(request.room)
+        return api.DeleteRoomResponse()
 
 
 async def test_the_dispatch_names_the_room_without_the_number() -> None:
@@ -179,3 +198,26 @@ def test_the_printed_record_says_how_the_call_went() -> None:
                     {"fields": {"problem": "leak"}, "missing_fields": []})
     assert render_record(talked) == ("call abc123: answered by a person\n"
                                      "  collected: problem=leak")
+
+
+async def test_a_dispatch_no_worker_took_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agent.outbound_cli.DISPATCH_OFFER_S", 0.05)
+    monkeypatch.setattr("agent.outbound_cli.DISPATCH_POLL_S", 0.01)
+    lk = FakeLiveKit(unclaimed=1)
+    placed = await dispatch_outbound_call(lk, agent_name="intake-agent",  # type: ignore[arg-type]
+                                          number=NUMBER)
+    assert len(lk.dispatches) == 2
+    assert lk.deleted == ["AD_1"]  # the unclaimed one, before its replacement
+    assert json.loads(lk.dispatches[0].metadata)["call_id"] == placed.call_id
+
+
+async def test_no_worker_at_all_is_an_error_and_the_room_is_removed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agent.outbound_cli.DISPATCH_OFFER_S", 0.05)
+    monkeypatch.setattr("agent.outbound_cli.DISPATCH_POLL_S", 0.01)
+    lk = FakeLiveKit(unclaimed=99)
+    with pytest.raises(CallNotPlacedError, match="no agent worker named intake-agent"):
+        await dispatch_outbound_call(lk, agent_name="intake-agent",  # type: ignore[arg-type]
+                                     number=NUMBER)
+    assert len(lk.dispatches) == 3
+    assert lk.deleted[-1].startswith("outbound-")
