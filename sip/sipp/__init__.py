@@ -19,12 +19,18 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sip.sipp.dtmf_pcap import write_keys_pcap
+
 SCENARIO_DIR = Path(__file__).resolve().parent
 CALLER_SCENARIO = SCENARIO_DIR / "uac_ulaw.xml"
 # a caller who accepts a REFER (cold transfer), reports it done and hangs up
 TRANSFEREE_SCENARIO = SCENARIO_DIR / "uac_refer.xml"
 # a caller whose side refuses the REFER (603 Decline), then hangs up
 TRANSFER_DECLINED_SCENARIO = SCENARIO_DIR / "uac_refer_decline.xml"
+# a caller who presses keys (RFC 4733 telephone-events) and then copes with a REFER or a BYE
+DTMF_CALLER_SCENARIO = SCENARIO_DIR / "uac_dtmf.xml"
+# uac_dtmf.xml plays this pcap of telephone-events from sipp's working directory
+KEYS_FILE_NAME = "keys.pcap"
 # the scenario streams this file from sipp's working directory
 AUDIO_FILE_NAME = "caller.ulaw"
 
@@ -168,3 +174,38 @@ class SippCall:
     def response_codes(self) -> list[int]:
         """Status codes of every SIP response sipp received or sent, in order."""
         return [int(code) for code in _STATUS_LINE.findall(self.messages())]
+
+
+def write_silence_ulaw(path: Path, seconds: float) -> Path:
+    """`seconds` of G.711 mu-law silence (code 0xFF), raw 8 kHz mono."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff" * max(160, round(seconds * 8000)))
+    return path
+
+
+@dataclass
+class DtmfCall(SippCall):
+    """A caller who presses `keys` on the keypad (uac_dtmf.xml): `hold_ms` after the answer,
+    RFC 4733 telephone-events (payload type 101, sip.sipp.dtmf_pcap) go to the far end's media
+    address alongside the audio. Then it waits up to `after_keys_ms` for a REFER (accepted, as
+    `TRANSFEREE_SCENARIO`) or the far end's BYE, and hangs up itself if neither comes.
+
+    With `audio_text` empty the caller is silent: the audio stream carries silence only.
+    """
+
+    keys: str = "0"
+    after_keys_ms: int = 30_000
+    audio_text: str = ""
+    scenario: Path = DTMF_CALLER_SCENARIO
+
+    def argv(self) -> list[str]:
+        # sipp 3.6 takes no -key value in a recv's timeout: the global receive timeout is the
+        # wait after the keys (every other receive in the scenario sets its own)
+        return [*super().argv(), "-recv_timeout", str(self.after_keys_ms)]
+
+    def start(self) -> None:
+        write_keys_pcap(self.workdir / KEYS_FILE_NAME, self.keys)
+        audio = self.workdir / AUDIO_FILE_NAME
+        if not self.audio_text and not audio.exists():
+            write_silence_ulaw(audio, max(self.audio_lead_s + self.audio_trail_s, 1.0))
+        super().start()
