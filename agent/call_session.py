@@ -28,6 +28,7 @@ from livekit.agents import (
     room_io,
     vad,
 )
+from livekit.agents.voice import SpeechHandle
 from livekit.agents.voice import events as voice_events
 from livekit.plugins import openai
 from openai.types.realtime import AudioTranscription
@@ -185,6 +186,9 @@ class CallSession:
         self._on_hold = False
         self._handed_over = False
         self._warm_transfer: WarmTransfer | None = None
+        # every speech the session created, with when (monotonic): a transfer waits for the
+        # handoff line itself, not for whatever the agent happened to be saying
+        self._speeches: list[tuple[float, SpeechHandle]] = []
 
     @property
     def call_id(self) -> str:
@@ -379,6 +383,8 @@ class CallSession:
                    lambda ev: self._mark(f"agent_{ev.new_state}"))
         session.on("error", self._on_error)
         session.on("function_tools_executed", self._on_tools_executed)
+        session.on("speech_created", lambda ev: self._speeches.append(
+            (time.monotonic(), ev.speech_handle)))
         session.on("close", self._on_close)
 
     def _on_item_added(self, ev: voice_events.ConversationItemAddedEvent) -> None:
@@ -491,17 +497,20 @@ class CallSession:
                                   "source": request.source, "stage": "handoff"})
         if request.action != "transfer":
             return False
+        escalated_at = time.monotonic()
         if self._assets.playbook.transfer.mode == "warm":
             warm = self._new_warm_transfer()
             if await warm.trunk_available():
                 self._warm_transfer = warm
-                self._spawn(self._transfer_warm(warm, request), "intake-warm-transfer")
+                self._spawn(self._transfer_warm(warm, request, escalated_at),
+                            "intake-warm-transfer")
                 return True
             # no outbound trunk to dial on: a phone caller can still be handed over cold
         transfer = self._assets.transfer
         if transfer is None or not self._caller_is_sip:
             return False
-        self._spawn(self._transfer_after_handoff_line(transfer, request), "intake-transfer")
+        self._spawn(self._transfer_after_handoff_line(transfer, request, escalated_at),
+                    "intake-transfer")
         return True
 
     def _new_warm_transfer(self) -> WarmTransfer:
@@ -512,13 +521,14 @@ class CallSession:
             caller_room=self._ctx.room, call_id=self._call_id,
             trunk_id=settings.sip_outbound_trunk_id, resource_name=settings.sip_resource_name)
 
-    async def _transfer_warm(self, warm: WarmTransfer, request: EscalationRequest) -> None:
+    async def _transfer_warm(self, warm: WarmTransfer, request: EscalationRequest,
+                             escalated_at: float) -> None:
         """Hold, brief the person, connect them; nobody answers: back to the caller."""
         session = self._session
         if session is None:
             return
         options = self._assets.playbook.transfer
-        await self._until_agent_has_spoken(start_within=5.0, finish_within=20.0)
+        await self._until_handoff_line_spoken(escalated_at)
         self._on_hold = True
         self._record(ESCALATION, {"category": request.category, "stage": "hold"})
         session.input.set_audio_enabled(False)  # the model must not hear or answer the hold
@@ -601,9 +611,10 @@ class CallSession:
         session.generate_reply(instructions=instructions)
 
     async def _transfer_after_handoff_line(self, transfer: TransferFn,
-                                           request: EscalationRequest) -> None:
+                                           request: EscalationRequest,
+                                           escalated_at: float) -> None:
         session = self._session
-        await self._until_agent_has_spoken(start_within=5.0, finish_within=20.0)
+        await self._until_handoff_line_spoken(escalated_at)
         try:
             transferred = await transfer(self._ctx, request)
         except Exception:
@@ -649,6 +660,26 @@ class CallSession:
     async def _hang_up_after_goodbye(self, reason: str) -> None:
         await self._until_agent_has_spoken(start_within=8.0, finish_within=30.0)
         await self._hang_up(reason)
+
+    async def _until_handoff_line_spoken(self, since: float, within: float = 25.0) -> None:
+        """Wait (bounded) until a line the agent started after `since` was said to the end.
+
+        A reply cut off on the way (the guard interrupting the model's own answer to the same
+        turn) is not the handoff line; the next one is.
+        """
+        checked = 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while True:
+                    fresh = [handle for at, handle in self._speeches if at >= since]
+                    if checked == len(fresh):
+                        await asyncio.sleep(0.05)
+                        continue
+                    handle = fresh[checked]
+                    checked += 1
+                    await handle.wait_for_playout()
+                    if not handle.interrupted:
+                        return
 
     async def _until_agent_has_spoken(self, *, start_within: float,
                                       finish_within: float) -> None:
