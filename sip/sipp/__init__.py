@@ -122,10 +122,17 @@ class SippCall:
         return self.workdir / "errors.log"
 
     def start(self) -> None:
+        self.prepare_audio()
+        self.spawn()
+
+    def prepare_audio(self) -> None:
+        """The file the scenario streams, in sipp's working directory."""
         audio = self.workdir / AUDIO_FILE_NAME
         if not audio.exists():
             synthesize_ulaw(self.audio_text, audio, lead_s=self.audio_lead_s,
                             trail_s=self.audio_trail_s)
+
+    def spawn(self) -> None:
         log = (self.workdir / "sipp.out").open("wb")
         try:
             self._process = subprocess.Popen(

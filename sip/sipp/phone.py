@@ -9,7 +9,6 @@ other side hangs up; with `NEVER_ANSWERS` it rings until the caller gives up (CA
 from __future__ import annotations
 
 import socket
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,20 +55,13 @@ class SippPhone(SippCall):
             "-nostdin",
         ]
 
-    def start(self) -> None:
+    def prepare_audio(self) -> None:
         audio = self.workdir / ANSWER_AUDIO_FILE
         if not audio.exists():
             # the scenario loops the file: by default the line is said once, then silence that
             # outlasts the call; a short `audio_trail_s` makes the person repeat it
             synthesize_ulaw(self.audio_text, audio, lead_s=self.audio_lead_s,
                             trail_s=self.audio_trail_s or self.timeout_s + 10)
-        log = (self.workdir / "sipp.out").open("wb")
-        try:
-            self._process = subprocess.Popen(
-                self.argv(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True)
-        finally:
-            log.close()
 
     def answered(self) -> bool:
         """sipp sent its 200 OK to the INVITE."""

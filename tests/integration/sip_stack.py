@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from livekit import api
 
+from agent.outbound_cli import wait_for_outcome
 from devstack.livekit_sip import LiveKitSip
 from devstack.local_call import LocalStack
 from realtime_simulator import Scenario
 from sip.config import SipSettings
-from state.postgres_record import PostgresRecordStore, create_pool
-from state.review import show_call
 
 SIP_AGENT_CALLED = "+15550143001"
 SIP_AGENT_RESOURCE = "sipagent"
@@ -47,14 +45,6 @@ async def agent_joined(lk: api.LiveKitAPI, room: str) -> bool:
 
 async def stored_call(database_url: str, call_id: str) -> dict[str, Any]:
     """The call's record once its outcome is in Postgres (the worker writes it after the job)."""
-    pool = await create_pool(database_url, max_size=2)
-    try:
-        store = PostgresRecordStore(pool)
-        async with asyncio.timeout(SIP_WAIT_S):
-            while True:
-                record = await show_call(store, call_id)
-                if record is not None and record.get("outcome"):
-                    return record
-                await asyncio.sleep(0.25)
-    finally:
-        await pool.close()
+    record = await wait_for_outcome(database_url, call_id, SIP_WAIT_S)
+    assert record is not None, f"no outcome stored for call {call_id}"
+    return record
