@@ -148,7 +148,9 @@ class RedisCallRecorder:
         if isinstance(retention, int) and not isinstance(retention, bool):
             self._fields["retention_days"] = str(retention)
         try:
-            existed, seq = await self.live.open_call(call.call_id, self._fields)
+            existed, seq = await self.live.open_call(
+                call.call_id, self._fields,
+                lease=(call.worker_id, self.settings.heartbeat_ttl_ms))
             if existed:
                 self._resumed = True
                 self._last_seq = max(self._last_seq, seq)
@@ -377,7 +379,9 @@ class RedisCallRecorder:
     async def _catch_up(self) -> None:
         call_id = self.call_id
         if self._restore_needed or not await self.live.call_exists(call_id):
-            await self.live.open_call(call_id, self._fields)
+            # Redis came back empty: the lease comes back with the call, not after the events
+            await self.live.open_call(call_id, self._fields,
+                                      lease=(self.call_worker, self.settings.heartbeat_ttl_ms))
             await self.live.save_slots(call_id, self._slots)
             # what Redis held and Postgres had not confirmed: put it back under its own seq
             for logged in list(self._log):

@@ -217,17 +217,26 @@ class RedisLiveState:
 
     # --- call hash --------------------------------------------------------------------------
 
-    async def open_call(self, call_id: str, fields: Mapping[str, str]) -> tuple[bool, int]:
-        """Create or re-open the call; returns (existed before, current seq counter)."""
+    async def open_call(self, call_id: str, fields: Mapping[str, str],
+                        lease: tuple[str, int] | None = None) -> tuple[bool, int]:
+        """Create or re-open the call; returns (existed before, current seq counter).
+
+        `lease` (owner, ttl ms) takes the heartbeat lease in the same transaction, unless
+        someone holds it: a call listed as live without a lease would look orphaned to every
+        worker's watcher until the owner's next heartbeat.
+        """
         pipe = self.client.pipeline(transaction=True)
         pipe.exists(call_key(call_id))
+        if lease is not None:
+            pipe.set(heartbeat_key(call_id), lease[0], px=lease[1], nx=True)
         pipe.hsetnx(call_key(call_id), "started_at", fields.get("started_at", ""))
         # empty values never overwrite: a resuming agent may know less than the first one did
         pipe.hset(call_key(call_id), mapping={k: v for k, v in fields.items()
                                                 if k != "started_at" and v != ""})
         pipe.sadd(LIVE_INDEX, call_id)
         pipe.get(seq_key(call_id))
-        existed, _, _, _, seq = await pipe.execute()
+        results = await pipe.execute()
+        existed, seq = results[0], results[-1]
         return bool(existed), int(seq or 0)
 
     async def set_fields(self, call_id: str, fields: Mapping[str, str]) -> None:

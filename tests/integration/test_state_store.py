@@ -368,3 +368,20 @@ async def test_cli_migrate_list_show_edit_approve_purge(live: RedisLiveState,
     assert code == 0 and out.startswith("purged: 1 calls")
     code, out, _ = await _intake(database_url, "retention", "purge", "--days", "0")
     assert "would purge: 0 calls" in out
+
+
+async def test_a_call_restored_after_redis_lost_it_is_never_listed_without_its_lease(
+        live: RedisLiveState) -> None:
+    # Redis restarted empty mid-call: the recorder puts the call back; no watcher may find it
+    # live and unleased in between (it would send a second agent into the call)
+    recorder = RedisCallRecorder(live, settings=RecorderSettings(heartbeat_interval=0,
+                                                                 heartbeat_ttl_ms=5_000))
+    info = new_call(worker="worker-a")
+    await recorder.open(info)
+    assert await find_orphaned_calls(live) == []  # leased from the moment it is listed
+    await live.client.flushdb()
+    await live.open_call(info.call_id, {"status": "active", "worker": "worker-a"},
+                         lease=("worker-a", 5_000))
+    assert await find_orphaned_calls(live) == []
+    assert not await claim_orphaned_call(live, info.call_id, "worker-b")
+    await recorder.aclose()
