@@ -41,6 +41,7 @@ from agent.intake_agent import IntakeAgent
 from agent.outbound import OutboundDialer, PersonOnTheLine, is_outbound_call, record_metadata
 from agent.prerendered_audio import pcm16_to_frames, render_speech_pcm16
 from agent.recording import open_recorder
+from agent.room_audio import subscribe_audio
 from agent.warm_transfer import WarmTransfer, briefing_text, hold_audio, hold_chime
 from sip.dtmf import DigitsSubmitted, DtmfCollector, HumanRequested
 from state.events import InvalidEventError
@@ -326,35 +327,11 @@ class CallSession:
                            extra={"call_id": self._call_id})
 
     async def _subscribe_to_caller_audio(self, participant: rtc.RemoteParticipant) -> None:
-        room = self._ctx.room
-        subscribed = asyncio.Event()
-
-        def is_caller_audio(pub: rtc.TrackPublication, who: rtc.Participant) -> bool:
-            return who.identity == participant.identity and pub.kind == rtc.TrackKind.KIND_AUDIO
-
-        def on_published(pub: rtc.RemoteTrackPublication, who: rtc.RemoteParticipant) -> None:
-            if is_caller_audio(pub, who):
-                pub.set_subscribed(True)
-
-        def on_subscribed(_track: rtc.Track, pub: rtc.RemoteTrackPublication,
-                          who: rtc.RemoteParticipant) -> None:
-            if is_caller_audio(pub, who):
-                subscribed.set()
-
-        room.on("track_published", on_published)
-        room.on("track_subscribed", on_subscribed)
-        for pub in list(participant.track_publications.values()):
-            if is_caller_audio(pub, participant):
-                if pub.subscribed:
-                    subscribed.set()
-                pub.set_subscribed(True)
         try:
-            await asyncio.wait_for(subscribed.wait(), CALLER_AUDIO_TIMEOUT_S)
+            await subscribe_audio(self._ctx.room, participant, CALLER_AUDIO_TIMEOUT_S)
         except TimeoutError:
             logger.warning("caller audio not subscribed in time; greeting anyway",
                            extra={"call_id": self._call_id})
-        finally:
-            room.off("track_subscribed", on_subscribed)
 
     async def _restore(self, userdata: IntakeUserdata) -> tuple[str, llm.ChatContext]:
         """A replacement agent: the checklist and the conversation so far, from Redis."""
@@ -553,7 +530,7 @@ class CallSession:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(hold.wait_for_playout(), 5.0)
         if not result.connected:
-            await warm.abandon()
+            await warm.close()
             self._warm_transfer = None
             self._record(ESCALATION, {"category": request.category, "stage": "warm_transfer",
                                       "transferred": False, "reason": result.reason})
@@ -702,36 +679,36 @@ class CallSession:
         limits = self._assets.playbook.call_limits
 
         async def wrap_up() -> None:
-            if self._on_hold:  # a warm transfer owns the call for now
-                return
             self._record(STATUS, {"status": "wrap_up_warning"})
             session.generate_reply(instructions=(
                 f"Say: {limits.wrap_up_say} Then ask only for the most important detail that "
                 "is still missing."))
 
         async def time_up() -> None:
-            if self._on_hold:  # a warm transfer owns the call for now
-                return
             self._record(STATUS, {"status": "time_limit"})
             await self._say_goodbye_and_hang_up("time_limit")
 
         async def idle_prompt() -> None:
-            if self._on_hold:  # a warm transfer owns the call for now
-                return
             self._record(STATUS, {"status": "idle_prompt"})
             session.generate_reply(instructions=f"Say exactly this and nothing else: "
                                                 f"{limits.idle_prompt}")
 
         async def idle_hang_up() -> None:
-            if self._on_hold:  # a warm transfer owns the call for now
-                return
             self._record(STATUS, {"status": "idle_hangup"})
             await self._say_goodbye_and_hang_up("idle")
 
+        def unless_on_hold(action: Callable[[], Awaitable[None]],
+                           ) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                if not self._on_hold:  # a warm transfer owns the call for now
+                    await action()
+            return run
+
         self._timers = CallTimers(
             max_call_s=limits.max_call_seconds, warning_s=limits.wrap_up_warning_seconds,
-            idle_s=limits.idle_hangup_seconds, on_wrap_up=wrap_up, on_time_up=time_up,
-            on_idle_prompt=idle_prompt, on_idle_hang_up=idle_hang_up)
+            idle_s=limits.idle_hangup_seconds, on_wrap_up=unless_on_hold(wrap_up),
+            on_time_up=unless_on_hold(time_up), on_idle_prompt=unless_on_hold(idle_prompt),
+            on_idle_hang_up=unless_on_hold(idle_hang_up))
         self._timers.start()
 
     async def _say_goodbye_and_hang_up(self, reason: str) -> None:

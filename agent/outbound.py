@@ -36,6 +36,7 @@ from agent.answer_screening import (
     audio_frames,
 )
 from agent.recording import open_recorder
+from agent.room_audio import play_line, subscribe_audio
 from sip.dialing import DialError, dial, find_outbound_trunk
 from state.protocols import STATUS, CallInfo
 from tools.normalize import spoken_phone
@@ -58,8 +59,6 @@ LEAD_IDENTITY = "lead"
 LEAD_JOIN_TIMEOUT_S = 10.0
 # the screening's own bounds are in audio time; this bounds it in wall time too
 SCREENING_WALL_MARGIN_S = 10.0
-VOICEMAIL_SUBSCRIBE_TIMEOUT_S = 5.0
-VOICEMAIL_PLAYOUT_TIMEOUT_S = 60.0
 
 _MENTIONS_AI = re.compile(r"\b(AI|artificial intelligence|automated|virtual assistant)\b",
                           re.IGNORECASE)
@@ -222,7 +221,7 @@ class OutboundDialer:
 
     async def _screen(self, participant: rtc.RemoteParticipant,
                       ) -> tuple[AnsweredBy, AnswerScreener]:
-        track = await self._lead_audio(participant)
+        track = await subscribe_audio(self._ctx.room, participant, LEAD_JOIN_TIMEOUT_S)
         stream = rtc.AudioStream.from_track(track=track, sample_rate=SCREENING_SAMPLE_RATE,
                                             num_channels=1)
         screener = AnswerScreener(self._assets.vad, audio_frames(stream), self._rules)
@@ -236,35 +235,6 @@ class OutboundDialer:
             raise
         return answered_by, screener
 
-    async def _lead_audio(self, participant: rtc.RemoteParticipant) -> rtc.Track:
-        """Subscribe to the lead's audio track (the job connects subscribing to nothing)."""
-        found: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
-        room = self._ctx.room
-
-        def on_subscribed(track: rtc.Track, _pub: rtc.RemoteTrackPublication,
-                          who: rtc.RemoteParticipant) -> None:
-            if (who.identity == participant.identity and track.kind == rtc.TrackKind.KIND_AUDIO
-                    and not found.done()):
-                found.set_result(track)
-
-        def on_published(pub: rtc.RemoteTrackPublication, who: rtc.RemoteParticipant) -> None:
-            if who.identity == participant.identity and pub.kind == rtc.TrackKind.KIND_AUDIO:
-                pub.set_subscribed(True)
-
-        room.on("track_subscribed", on_subscribed)
-        room.on("track_published", on_published)
-        try:
-            for pub in list(participant.track_publications.values()):
-                if pub.kind != rtc.TrackKind.KIND_AUDIO:
-                    continue
-                if pub.track is not None and pub.subscribed:
-                    return pub.track
-                pub.set_subscribed(True)
-            return await asyncio.wait_for(found, LEAD_JOIN_TIMEOUT_S)
-        finally:
-            room.off("track_subscribed", on_subscribed)
-            room.off("track_published", on_published)
-
     async def _leave_voicemail(self, screener: AnswerScreener,
                                frames: Sequence[rtc.AudioFrame]) -> None:
         try:
@@ -276,7 +246,7 @@ class OutboundDialer:
             await self._end("hung_up", "machine_hung_up",
                             "Reached an answering machine that hung up; try again later.")
             return
-        await play_frames(self._ctx.room, frames)
+        await play_line(self._ctx.room, frames, "voicemail")
         self._status("voicemail_left")
         await self._end("voicemail_left", "voicemail",
                         "Voicemail left; call again later or wait for their call back.")
@@ -316,29 +286,6 @@ class OutboundDialer:
             await close_client()
 
 
-async def play_frames(room: rtc.Room, frames: Sequence[rtc.AudioFrame]) -> None:
-    """Play pre-rendered audio into the room on a track of its own, then take the track down."""
-    if not frames:
-        return
-    source = rtc.AudioSource(frames[0].sample_rate, frames[0].num_channels)
-    track = rtc.LocalAudioTrack.create_audio_track("voicemail", source)
-    options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-    publication = await room.local_participant.publish_track(track, options)
-    try:
-        with contextlib.suppress(TimeoutError):
-            # livekit-sip subscribes to what we publish; audio before that is lost
-            await asyncio.wait_for(publication.wait_for_subscription(),
-                                   VOICEMAIL_SUBSCRIBE_TIMEOUT_S)
-        async with asyncio.timeout(VOICEMAIL_PLAYOUT_TIMEOUT_S):
-            for frame in frames:
-                await source.capture_frame(frame)
-            await source.wait_for_playout()
-    finally:
-        with contextlib.suppress(Exception):
-            await room.local_participant.unpublish_track(publication.sid)
-        await source.aclose()
-
-
 __all__ = ["CALL_DIRECTION", "DIAL_BY", "DIAL_TO", "LEAD_IDENTITY", "OUTBOUND", "RING_TIMEOUT",
            "ROOM_PREFIX", "OutboundDialer", "PersonOnTheLine", "is_outbound_call",
-           "outbound_opening_text", "play_frames", "record_metadata", "voicemail_text"]
+           "outbound_opening_text", "record_metadata", "voicemail_text"]

@@ -29,6 +29,7 @@ import numpy as np
 from livekit import api, rtc
 
 from agent.prerendered_audio import pcm16_to_frames, render_speech_pcm16
+from agent.room_audio import frame_rms, play_line, subscribe_audio
 from sip.dialing import DialError, dial, find_outbound_trunk
 from tools.playbook import Playbook
 
@@ -42,6 +43,7 @@ HELLO_WAIT_S = 3.0
 HELLO_END_QUIET_S = 0.6
 SPEECH_RMS = 300.0
 CONSULT_TOKEN_TTL = timedelta(minutes=15)
+CALLER_AUDIO_TIMEOUT_S = 5.0
 # hold audio is produced at most this far ahead of playout (so it stops promptly, too)
 HOLD_AUDIO_LEAD_S = 0.3
 
@@ -122,13 +124,8 @@ def briefing_text(playbook: Playbook, category: str, fields: dict[str, Any]) -> 
     return " ".join(parts)
 
 
-def _rms(frame: rtc.AudioFrame) -> float:
-    samples = np.frombuffer(bytes(frame.data), dtype=np.int16).astype(np.float32)
-    return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
-
-
 class WarmTransfer:
-    """One warm transfer of one call. `dial_and_brief`, then `connect` or `abandon`."""
+    """One warm transfer of one call. `dial_and_brief`, then `connect`; always `close`."""
 
     def __init__(self, *, lk: api.LiveKitAPI, livekit_url: str, api_key: str, api_secret: str,
                  caller_room: rtc.Room, call_id: str, trunk_id: str = "",
@@ -144,7 +141,6 @@ class WarmTransfer:
         self.consult_room_name = f"{caller_room.name}-consult"
         self.person_identity = f"person-{call_id}"
         self._consult: rtc.Room | None = None
-        self._voice: rtc.AudioSource | None = None
         self._person_track: rtc.RemoteAudioTrack | None = None
         self._person_track_ready = asyncio.Event()
         self._ended = asyncio.Event()
@@ -184,7 +180,9 @@ class WarmTransfer:
                 return TransferResult(False, exc.reason)
             logger.info("warm transfer answered", extra=self._log)
             await self._wait_for_hello()
-            await self._say_in_consult(pcm16_to_frames(await render, SAMPLE_RATE))
+            assert self._consult is not None
+            await play_line(self._consult, pcm16_to_frames(await render, SAMPLE_RATE),
+                            "agent-briefing")
             return TransferResult(True, "answered")
         except Exception:
             logger.exception("warm transfer failed", extra=self._log)
@@ -205,10 +203,6 @@ class WarmTransfer:
         room.on("participant_disconnected", self._on_consult_left)
         await room.connect(self._url, token, rtc.RoomOptions(auto_subscribe=True))
         self._consult = room
-        self._voice = rtc.AudioSource(SAMPLE_RATE, 1)
-        track = rtc.LocalAudioTrack.create_audio_track("agent-briefing", self._voice)
-        await room.local_participant.publish_track(
-            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
 
     def _on_consult_track(self, track: rtc.Track, _pub: rtc.RemoteTrackPublication,
                           who: rtc.RemoteParticipant) -> None:
@@ -235,7 +229,7 @@ class WarmTransfer:
             async with asyncio.timeout(max(0.1, deadline - time.monotonic()) + 2.0):
                 async for event in stream:
                     now = time.monotonic()
-                    if _rms(event.frame) >= SPEECH_RMS:
+                    if frame_rms(bytes(event.frame.data)) >= SPEECH_RMS:
                         heard_at = heard_at or now
                         last_loud = now
                     elif heard_at is not None and now - last_loud >= HELLO_END_QUIET_S:
@@ -246,12 +240,6 @@ class WarmTransfer:
             pass
         finally:
             await stream.aclose()
-
-    async def _say_in_consult(self, frames: Sequence[rtc.AudioFrame]) -> None:
-        assert self._voice is not None
-        for frame in frames:
-            await self._voice.capture_frame(frame)
-        await self._voice.wait_for_playout()
 
     # --- connect ----------------------------------------------------------------------------
     async def connect(self, caller_identity: str) -> TransferResult:
@@ -294,18 +282,11 @@ class WarmTransfer:
         if caller_identity not in self._caller_room.remote_participants:
             self._ended.set()
 
-    async def _caller_audio(self, caller_identity: str) -> rtc.RemoteAudioTrack:
+    async def _caller_audio(self, caller_identity: str) -> rtc.Track:
         caller = self._caller_room.remote_participants.get(caller_identity)
         if caller is None:
             raise LookupError("the caller left before the transfer connected")
-        for _ in range(200):
-            for pub in caller.track_publications.values():
-                if pub.kind == rtc.TrackKind.KIND_AUDIO:
-                    if isinstance(pub.track, rtc.RemoteAudioTrack):
-                        return pub.track
-                    pub.set_subscribed(True)
-            await asyncio.sleep(0.025)
-        raise LookupError("the caller's audio track is not available")
+        return await subscribe_audio(self._caller_room, caller, CALLER_AUDIO_TIMEOUT_S)
 
     async def _relay(self, track: rtc.Track, into: rtc.AudioSource) -> None:
         stream = rtc.AudioStream.from_track(track=track, sample_rate=RELAY_SAMPLE_RATE,
@@ -327,11 +308,8 @@ class WarmTransfer:
         await self._ended.wait()
 
     # --- teardown ---------------------------------------------------------------------------
-    async def abandon(self) -> None:
-        """Nobody to connect: hang up the person's leg (if any) and drop the consult room."""
-        await self.close()
-
     async def close(self) -> None:
+        """Hang up the person's leg (if any) and drop the consult room."""
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -14,10 +14,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 from livekit import rtc
 
 from agent.prerendered_audio import render_speech_pcm16
+from agent.room_audio import frame_rms
 
 logger = logging.getLogger("intake.simulated_caller")
 
@@ -29,11 +29,6 @@ SPEECH_RMS = 300.0
 # agent audio quieter than SPEECH_RMS for this long ends a stretch of agent speech
 SEGMENT_GAP_S = 0.25
 TRANSCRIPTION_TOPIC = "lk.transcription"
-
-
-def frame_rms(pcm: bytes) -> float:
-    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
-    return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
 
 
 @dataclass(frozen=True)

@@ -210,9 +210,9 @@ class DtmfCall(SippCall):
         # wait after the keys (every other receive in the scenario sets its own)
         return [*super().argv(), "-recv_timeout", str(self.after_keys_ms)]
 
-    def start(self) -> None:
+    def prepare_audio(self) -> None:
         write_keys_pcap(self.workdir / KEYS_FILE_NAME, self.keys)
         audio = self.workdir / AUDIO_FILE_NAME
         if not self.audio_text and not audio.exists():
             write_silence_ulaw(audio, max(self.audio_lead_s + self.audio_trail_s, 1.0))
-        super().start()
+        super().prepare_audio()
