@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 Action = Callable[[], Awaitable[None]]
 
@@ -55,9 +56,12 @@ class CallTimers:
         await asyncio.sleep(self._idle_s)
         await self._on_idle_hang_up()
 
-    async def aclose(self) -> None:
+    async def aclose(self, keep: asyncio.Task[Any] | None = None) -> None:
+        """Stop the timers; `keep` (the task that is ending the call, perhaps a timer's own
+        action) goes on: cancelling it would cancel the hang-up it is doing."""
+        spared = {asyncio.current_task(), keep}
         tasks = [t for t in (self._length_task, self._idle_task)
-                 if t is not None and t is not asyncio.current_task()]
+                 if t is not None and t not in spared]
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -13,16 +13,20 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-LIVEKIT_WORKER_COMMANDS = frozenset({"dev", "start", "console", "connect", "download-files"})
+# a tuple, not a set: `intake --help` lists commands in this order on every run
+LIVEKIT_WORKER_COMMANDS = ("dev", "start", "console", "connect", "download-files")
 
 # modules exposing `register(subparsers)`; each keeps heavy imports inside its handlers
 COMMAND_MODULES = (
     "agent.playbook_cli",
+    "agent.doctor_cli",
     "agent.outbound_cli",
     "devstack.demo_cli",
     "benchmarks.cli",
     "state.cli",
     "sip.cli",
+    "dashboard.cli",
+    "evals.cli",
 )
 
 
@@ -38,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="intake",
         description="Phone intake voice agent. Worker commands (LiveKit's CLI): "
-        + ", ".join(sorted(LIVEKIT_WORKER_COMMANDS)) + ".",
+        + ", ".join(LIVEKIT_WORKER_COMMANDS) + ".",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in LIVEKIT_WORKER_COMMANDS:
@@ -56,11 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from agent.env_file import load_env_file
+
+    load_env_file()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in LIVEKIT_WORKER_COMMANDS:
-        from agent.worker import run_worker_cli
+        from agent.metrics_dir import prepare_metrics_dir, remove_metrics_dir
 
-        run_worker_cli(args_list)
+        # before livekit (and so prometheus_client) is imported: job processes' metrics
+        metrics_dir = prepare_metrics_dir() if args_list[0] in {"dev", "start"} else None
+        try:
+            from agent.worker import run_worker_cli
+
+            run_worker_cli(args_list)
+        finally:
+            remove_metrics_dir(metrics_dir)
         return 0
     parser = build_parser()
     args = parser.parse_args(args_list)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from typing import cast
 
 from livekit import rtc
-from livekit.agents import Agent, llm
+from livekit.agents import Agent, ModelSettings, llm
 
+from agent.barge_in import PlayoutMeter
 from agent.instructions import build_instructions, checklist_status_message
+from agent.supervision_prompts import supervisor_section
 from tools import INTAKE_TOOLS
 from tools.checklist import SlotChecklist
 from tools.playbook import Playbook
@@ -40,10 +42,23 @@ class IntakeAgent(Agent):
         self._greeting_text = greeting_text
         self._greeting_frames = list(greeting_frames)
         self._resume_line = resume_line
+        self.playout_meter = PlayoutMeter()
+        # guidance and hand-back notes from a supervisor, kept after the playbook's rules
+        self._supervisor_notes: list[str] = []
 
-    @staticmethod
-    async def _frames(frames: Sequence[rtc.AudioFrame]) -> AsyncIterator[rtc.AudioFrame]:
+    async def _frames(self, frames: Sequence[rtc.AudioFrame]) -> AsyncIterator[rtc.AudioFrame]:
+        self.playout_meter.segment_started()
         for frame in frames:
+            self.playout_meter.add(frame.duration)
+            yield frame
+
+    async def realtime_audio_output_node(
+        self, audio: AsyncIterable[rtc.AudioFrame], model_settings: ModelSettings
+    ) -> AsyncIterator[rtc.AudioFrame]:
+        # the model's audio passes through unchanged; its length is what a cut is measured on
+        self.playout_meter.segment_started()
+        async for frame in audio:
+            self.playout_meter.add(frame.duration)
             yield frame
 
     async def on_enter(self) -> None:
@@ -63,4 +78,12 @@ class IntakeAgent(Agent):
         """Tell the model what is still missing; called after every tool call and turn."""
         instructions = build_instructions(self._playbook, self._checklist)
         status = checklist_status_message(self._checklist)
-        await self.update_instructions(f"{instructions}\n\n{status}")
+        text = f"{instructions}\n\n{status}"
+        if self._supervisor_notes:
+            text = f"{text}\n\n{supervisor_section(self._supervisor_notes)}"
+        await self.update_instructions(text)
+
+    async def add_supervisor_note(self, note: str) -> None:
+        """A supervisor's whisper or hand-back note: in the instructions from now on."""
+        self._supervisor_notes.append(note)
+        await self.refresh_checklist()

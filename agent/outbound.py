@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from livekit import rtc
 from livekit.agents import JobContext
@@ -35,15 +35,13 @@ from agent.answer_screening import (
     ScreeningRules,
     audio_frames,
 )
-from agent.recording import open_recorder
-from agent.room_audio import play_line, subscribe_audio
-from sip.dialing import DialError, dial, find_outbound_trunk
+from agent.assets import PrewarmedAssets, prerendered_frames
+from agent.calling_hours import check_calling_hours
+from audio.room import play_line, subscribe_audio
+from sip.call_control import DialError
 from state.protocols import STATUS, CallInfo
 from tools.normalize import spoken_phone
 from tools.playbook import Playbook
-
-if TYPE_CHECKING:
-    from agent.call_session import PrewarmedAssets
 
 logger = logging.getLogger("intake.outbound")
 
@@ -154,13 +152,13 @@ class OutboundDialer:
             await self._end("not_dialed", "dispatched_too_late",
                             "Not dialed: the dispatch came too late; call again in calling hours.")
             return None
-        from agent.call_session import prerendered_frames  # the job's own renderer
-
         opening_text = outbound_opening_text(playbook)
-        # rendered while the phone rings: both are ready the moment someone answers
-        opening = asyncio.ensure_future(asyncio.to_thread(prerendered_frames, opening_text))
+        # loaded while the phone rings: both are ready the moment someone answers
+        opening = asyncio.ensure_future(asyncio.to_thread(prerendered_frames, opening_text,
+                                                        self._assets.settings))
         voicemail = asyncio.ensure_future(
-            asyncio.to_thread(prerendered_frames, voicemail_text(playbook)))
+            asyncio.to_thread(prerendered_frames, voicemail_text(playbook),
+                              self._assets.settings))
         try:
             answered = await self._dial(playbook)
             if not answered:
@@ -201,15 +199,22 @@ class OutboundDialer:
                     task.cancel()
 
     async def _dial(self, playbook: Playbook) -> bool:
-        lk = self._ctx.api
+        sip = self._assets.sip_control(self._ctx.api)
         ring_s = ring_timeout_s(playbook, self._metadata)
         self._status("dialing", ring_timeout_s=ring_s)
         try:
-            trunk = await find_outbound_trunk(
-                lk, trunk_id=self._assets.settings.sip_outbound_trunk_id,
-                resource_name=self._assets.settings.sip_resource_name)
-            await dial(lk, room=self._ctx.room.name, number=self._number, trunk_id=trunk,
-                       identity=LEAD_IDENTITY, ring_timeout_s=ring_s)
+            trunk = await sip.outbound_trunk()
+            # the dispatch may have waited (a busy worker, a slow start): the window is the
+            # one at dialing time, not the one `intake call` saw
+            closed = check_calling_hours(playbook, self._number, datetime.now(UTC))
+            if closed is not None:
+                logger.info("outbound call not dialed", extra={"call_id": self._call_id,
+                                                               "reason": closed.reason})
+                await self._end("not_dialed", f"outside_{closed.reason}",
+                                closed.message(playbook).replace("not calling", "Not dialed"))
+                return False
+            await sip.dial(room=self._ctx.room.name, number=self._number, trunk_id=trunk,
+                           identity=LEAD_IDENTITY, ring_timeout_s=ring_s)
         except DialError as exc:
             logger.info("outbound call not answered", extra={"call_id": self._call_id,
                                                              "reason": exc.reason})
@@ -270,7 +275,7 @@ class OutboundDialer:
 
     async def _store(self, next_action: str) -> None:
         settings = self._assets.settings
-        recorder, close_client = await open_recorder(settings)
+        recorder, close_client = await self._assets.open_recorder()
         try:
             await recorder.open(CallInfo(
                 call_id=self._call_id, room=self._ctx.room.name, worker_id=self._ctx.worker_id,

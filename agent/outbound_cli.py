@@ -1,10 +1,12 @@
 """`intake call NUMBER`: call a warm lead with the same agent and playbook.
 
 The number is checked (a valid number, E.164) and the call is placed only inside the
-playbook's calling hours and 8:00-21:00 in the callee's local time; otherwise exit 2 with the
-reason and the next allowed time. Placing the call means a room `outbound-<call id>` (no number
-in the name) and an explicit dispatch of our agent, which dials (agent/outbound.py). Unless
-`--no-wait`, the command then waits for the call's outcome in Postgres and prints it.
+playbook's calling hours and 8:00-21:00 in the callee's local time, now; otherwise exit 2 with
+the reason and the next allowed time (the worker checks again right before it dials).
+`--check` is a dry run that places nothing, and only it takes `--now`. Placing the call means
+a room `outbound-<call id>` (no number in the name) and an explicit dispatch of our agent, which
+dials (agent/outbound.py). Unless `--no-wait`, the command then waits for the call's outcome in
+Postgres and prints it.
 """
 
 from __future__ import annotations
@@ -54,9 +56,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("number", metavar="NUMBER",
                         help="the lead's number; E.164 (+15125550100) or national in the "
                         "playbook's phone region")
+    parser.add_argument("--check", action="store_true",
+                        help="dry run: only say whether the number may be called (exit 0) or "
+                        "not and when it may (exit 2); places no call")
     parser.add_argument("--now", metavar="ISO8601",
-                        help="check calling hours as if it were this moment (tests, ops); "
-                        "a time without an offset is in the business's time zone")
+                        help="with --check only: check as if it were this moment; a time "
+                        "without an offset is in the business's time zone")
     parser.add_argument("--no-wait", action="store_true",
                         help="print the call id and return once the agent is dispatched")
     parser.add_argument("--ring-timeout", type=int, metavar="SECONDS",
@@ -217,12 +222,19 @@ def _cmd_call(args: argparse.Namespace) -> int:
             raise CallRefusedError(f"invalid playbook {path} (see `intake playbook check`)"
                                    ) from exc
         number = lead_number(args.number, playbook)
-        now = parse_now(args.now, playbook)
-        check_may_call(playbook, number, now)
+        if args.now is not None and not args.check:
+            # a typed moment must never decide whether a real call is placed
+            raise CallRefusedError("--now only works with --check (a dry run); a call is "
+                                   "placed only inside calling hours as of now")
+        if args.check:
+            check_may_call(playbook, number, parse_now(args.now, playbook))
+            print("may call now" if args.now is None else f"may call at {args.now}")
+            return 0
         if args.ring_timeout is not None and not 5 <= args.ring_timeout <= 120:
             raise CallRefusedError("--ring-timeout must be from 5 to 120 seconds")
         livekit, agent_name = _livekit_settings()
         database_url = None if args.no_wait else _database_url()
+        check_may_call(playbook, number, datetime.now(UTC))
     except CallRefusedError as exc:
         print(f"intake: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -1,8 +1,10 @@
-"""`intake playbook check FILE`: validate a playbook the way the worker does at start-up."""
+"""`intake playbook check FILE`: validate a playbook the way the worker does at start-up.
+`intake playbook try FILE "caller sentence" [--json]`: what the escalation guard would do."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -17,6 +19,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     check.add_argument("file", metavar="FILE", help="path to the playbook YAML")
     check.set_defaults(func=_check)
+    try_ = commands.add_parser(
+        "try", help="the escalation the guard would fire for a caller sentence, if any")
+    try_.add_argument("file", metavar="FILE", help="path to the playbook YAML")
+    try_.add_argument("sentence", metavar="SENTENCE", help="what a caller might say")
+    try_.add_argument("--json", action="store_true",
+                      help='one line: {"category": ..., "trigger": ..., "action": ...}')
+    try_.set_defaults(func=_try)
     parser.set_defaults(func=lambda _args: _usage(parser))
 
 
@@ -25,16 +34,45 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return EXIT_INVALID
 
 
-def _check(args: argparse.Namespace) -> int:
+def _load(path: str) -> Any:
+    """The playbook, or None after listing its errors on stderr."""
     from tools.playbook import PlaybookError, load_playbook
 
     try:
-        playbook = load_playbook(args.file)
+        return load_playbook(path)
     except PlaybookError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
         count = len(exc.errors)
-        print(f"{args.file}: invalid ({count} error{'s' if count != 1 else ''})", file=sys.stderr)
+        print(f"{path}: invalid ({count} error{'s' if count != 1 else ''})", file=sys.stderr)
+        return None
+
+
+def _check(args: argparse.Namespace) -> int:
+    playbook = _load(args.file)
+    if playbook is None:
         return EXIT_INVALID
     print(f"{args.file}: ok: {playbook.summary()}")
+    return 0
+
+
+def _try(args: argparse.Namespace) -> int:
+    from tools.escalation import EscalationGuard
+
+    playbook = _load(args.file)
+    if playbook is None:
+        return EXIT_INVALID
+    match = EscalationGuard.from_playbook(playbook).check(args.sentence)
+    if args.json:
+        print(json.dumps({
+            "category": match.category if match else None,
+            "trigger": match.phrase if match else None,
+            "action": playbook.escalation[match.category].action if match else None,
+        }))
+    elif match is None:
+        print("no escalation")
+    else:
+        action = playbook.escalation[match.category].action
+        print(f"{match.category}: trigger \"{match.phrase}\" (heard \"{match.heard}\"), "
+              f"action {action}")
     return 0

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,14 +28,16 @@ from typing import Any
 import numpy as np
 from livekit import api, rtc
 
-from agent.prerendered_audio import pcm16_to_frames, render_speech_pcm16
-from agent.room_audio import frame_rms, play_line, subscribe_audio
-from sip.dialing import DialError, dial, find_outbound_trunk
+from audio.room import frame_rms, play_line, subscribe_audio
+from audio.speech import pcm16_to_frames, render_speech_pcm16
+from sip.call_control import DialError, MoveFailedError, SipCallControl
 from tools.playbook import Playbook
 
 logger = logging.getLogger("intake.warm_transfer")
 
 SAMPLE_RATE = 24000
+# a line with caller data in it, as PCM16 at SAMPLE_RATE, never written to disk
+RenderLine = Callable[[str], Coroutine[Any, Any, bytes]]
 RELAY_SAMPLE_RATE = 48000
 # how long the person may take to say hello before the briefing starts anyway
 HELLO_WAIT_S = 3.0
@@ -97,6 +99,11 @@ async def hold_audio(message: Sequence[rtc.AudioFrame], chime: Sequence[rtc.Audi
             yield await paced(frame)
 
 
+async def espeak_in_memory(text: str) -> bytes:
+    """espeak-ng, not cached: the line names the caller."""
+    return await asyncio.to_thread(render_speech_pcm16, text, SAMPLE_RATE, cache=False)
+
+
 def briefing_text(playbook: Playbook, category: str, fields: dict[str, Any]) -> str:
     """What the person hears before being connected: who, why, and what we know, in order."""
     reason = {"pricing": "has a pricing question", "legal": "has a legal or contract question",
@@ -127,17 +134,19 @@ def briefing_text(playbook: Playbook, category: str, fields: dict[str, Any]) -> 
 class WarmTransfer:
     """One warm transfer of one call. `dial_and_brief`, then `connect`; always `close`."""
 
-    def __init__(self, *, lk: api.LiveKitAPI, livekit_url: str, api_key: str, api_secret: str,
-                 caller_room: rtc.Room, call_id: str, trunk_id: str = "",
-                 resource_name: str = "intake") -> None:
+    def __init__(self, *, lk: api.LiveKitAPI, sip: SipCallControl, livekit_url: str,
+                 api_key: str, api_secret: str, caller_room: rtc.Room, call_id: str,
+                 render_briefing: RenderLine | None = None) -> None:
         self._lk = lk
+        # the model's voice in production (agent.fixed_lines.private_line_pcm)
+        self._render_briefing = render_briefing or espeak_in_memory
+        self._sip = sip
         self._url = livekit_url
         self._key = api_key
         self._secret = api_secret
         self._caller_room = caller_room
         self._call_id = call_id
-        self._trunk_id = trunk_id
-        self._resource_name = resource_name
+        self._trunk_id = ""
         self.consult_room_name = f"{caller_room.name}-consult"
         self.person_identity = f"person-{call_id}"
         self._consult: rtc.Room | None = None
@@ -150,8 +159,7 @@ class WarmTransfer:
     async def trunk_available(self) -> bool:
         """Whether an outbound trunk is there to dial on (else the caller gets a callback)."""
         try:
-            self._trunk_id = await find_outbound_trunk(self._lk, trunk_id=self._trunk_id,
-                                                       resource_name=self._resource_name)
+            self._trunk_id = await self._sip.outbound_trunk()
         except DialError as exc:
             logger.warning("warm transfer unavailable", extra={**self._log,
                                                                "reason": exc.reason})
@@ -166,10 +174,10 @@ class WarmTransfer:
             if not self._trunk_id and not await self.trunk_available():
                 return TransferResult(False, "no_trunk")
             await self._join_consult_room()
-            render = asyncio.create_task(asyncio.to_thread(
-                render_speech_pcm16, briefing, SAMPLE_RATE))
+            # the briefing names the caller and their number: rendered in memory only
+            render = asyncio.create_task(self._render_briefing(briefing))
             try:
-                await dial(self._lk, room=self.consult_room_name, number=number,
+                await self._sip.dial(room=self.consult_room_name, number=number,
                            trunk_id=self._trunk_id, identity=self.person_identity,
                            name="Team member", ring_timeout_s=ring_timeout_s,
                            attributes={"intake.role": "transfer_target"})
@@ -245,12 +253,12 @@ class WarmTransfer:
     async def connect(self, caller_identity: str) -> TransferResult:
         """Put caller and person together: move the person, else relay audio both ways."""
         try:
-            await self._lk.room.move_participant(api.MoveParticipantRequest(
-                room=self.consult_room_name, identity=self.person_identity,
-                destination_room=self._caller_room.name))
+            await self._sip.move_participant(room=self.consult_room_name,
+                                             identity=self.person_identity,
+                                             destination=self._caller_room.name)
             logger.info("warm transfer connected by move", extra=self._log)
             return TransferResult(True, "connected", via="move")
-        except api.TwirpError as exc:
+        except MoveFailedError as exc:
             logger.info("moving the person is not available; relaying audio",
                         extra={**self._log, "code": exc.code})
         await self._start_relay(caller_identity)

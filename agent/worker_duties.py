@@ -18,14 +18,17 @@ import os
 import socket
 import threading
 import uuid
+from typing import Any
 
 from livekit import api
 
 from agent.config import WorkerSettings
+from agent.orphan_outcome import store_orphan_outcome
 from state.migrations import apply_migrations
 from state.postgres_record import PostgresRecordStore, create_pool
+from state.protocols import LiveCallState
 from state.redis_live import RedisLiveState, connect_redis
-from state.redispatch import claim_orphaned_call, close_orphaned_call, find_orphaned_calls
+from state.redispatch import claim_orphaned_call, find_orphaned_calls
 from state.writer import RecordWriter
 
 logger = logging.getLogger("intake.worker_duties")
@@ -108,40 +111,72 @@ class WorkerDuties:
                 await pool.close()
             await client.aclose()
 
-    async def _watch_orphans(self, live: RedisLiveState) -> None:
-        while True:
-            try:
-                for orphan in await find_orphaned_calls(live):
-                    if not orphan.room:
-                        continue
-                    # the replacement job heartbeats under this same owner id, so the lease
-                    # taken here is renewed seamlessly instead of lapsing into another claim
-                    lease_owner = f"{self._owner}-{uuid.uuid4().hex[:8]}"
-                    if await claim_orphaned_call(live, orphan.call_id, lease_owner):
-                        await self._redispatch(live, orphan.call_id, orphan.room, lease_owner)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("orphaned-call scan failed")
-            await asyncio.sleep(ORPHAN_SCAN_INTERVAL_S)
-
-    async def _redispatch(self, live: RedisLiveState, call_id: str, room: str,
-                          lease_owner: str) -> None:
+    async def _watch_orphans(self, live: LiveCallState) -> None:
         settings = self._settings
         async with api.LiveKitAPI(settings.livekit_url, settings.livekit_api_key,
                                   settings.livekit_api_secret) as lkapi:
-            participants = await lkapi.room.list_participants(
-                api.ListParticipantsRequest(room=room))
-            callers = [p for p in participants.participants
-                       if p.kind != api.ParticipantInfo.Kind.AGENT]
-            if not callers:
-                await close_orphaned_call(live, call_id)
-                logger.info("orphaned call's caller is gone; closed it",
-                            extra={"call_id": call_id})
-                return
-            await lkapi.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
-                agent_name=settings.agent_name, room=room,
-                metadata=json.dumps({"call_id": call_id, "resume": True,
-                                     "lease_owner": lease_owner})))
-            logger.info("re-dispatched an agent into an orphaned call",
-                        extra={"call_id": call_id})
+            while True:
+                try:
+                    for orphan in await find_orphaned_calls(live):
+                        if orphan.room:
+                            await self._pick_up(live, lkapi, orphan.call_id, orphan.room)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("orphaned-call scan failed")
+                await asyncio.sleep(ORPHAN_SCAN_INTERVAL_S)
+
+    async def _pick_up(self, live: LiveCallState, lkapi: api.LiveKitAPI, call_id: str,
+                       room: str) -> None:
+        """A lapsed lease is not a dead agent: a job starved of CPU (a long GC pause, a
+        frozen process) heartbeats late but is still connected to the room. Only a room with
+        no agent in it gets a new one; a frozen agent that wakes renews its own lease."""
+        callers, agents = await room_presence(lkapi, room)
+        if agents:
+            logger.debug("lapsed lease, but the agent is still in the room",
+                         extra={"call_id": call_id, "agents": agents})
+            return
+        if not callers:
+            # the job died and the caller left: nobody else will store this call's outcome
+            await store_orphan_outcome(live, call_id, f"{self._owner}-outcome",
+                                       self._settings.playbook_path)
+            return
+        # the replacement job heartbeats under this same owner id, so the lease taken here is
+        # renewed seamlessly instead of lapsing into another claim
+        lease_owner = f"{self._owner}-{uuid.uuid4().hex[:8]}"
+        if not await claim_orphaned_call(live, call_id, lease_owner):
+            return
+        metadata = redispatch_metadata(await live.get_call(call_id), call_id, lease_owner)
+        await lkapi.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
+            agent_name=self._settings.agent_name, room=room, metadata=json.dumps(metadata)))
+        logger.info("re-dispatched an agent into an orphaned call", extra={"call_id": call_id})
+
+
+def redispatch_metadata(call_fields: dict[str, str], call_id: str,
+                        lease_owner: str) -> dict[str, Any]:
+    """The replacement's job metadata: what the first job was dispatched with (an outbound
+    call stays outbound; the number is not in it), marked as a resume under the new lease."""
+    try:
+        original = json.loads(call_fields.get("metadata") or "{}")
+    except ValueError:
+        original = {}
+    metadata: dict[str, Any] = original if isinstance(original, dict) else {}
+    metadata.pop("dial_to", None)  # never dial again: the lead is on the line
+    metadata.update({"call_id": call_id, "resume": True, "lease_owner": lease_owner})
+    return metadata
+
+
+async def room_presence(lkapi: api.LiveKitAPI, room: str) -> tuple[int, int]:
+    """(callers, agents) connected to `room` now, as livekit-server sees them; a room the
+    server already closed (it was empty past its timeout) has nobody."""
+    try:
+        participants = await lkapi.room.list_participants(
+            api.ListParticipantsRequest(room=room))
+    except api.TwirpError as exc:
+        if exc.code == api.TwirpErrorCode.NOT_FOUND:
+            return 0, 0
+        raise
+    agents = sum(p.kind == api.ParticipantInfo.Kind.AGENT for p in participants.participants)
+    return len(participants.participants) - agents, agents
+
+

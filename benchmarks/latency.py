@@ -1,10 +1,23 @@
 """Latency measured in the room by the simulated caller, on the real local stack.
 
-greeting_ms: the agent subscribing to the caller's audio -> the first agent audio the caller
-hears. response_overhead_ms: the caller's end of speech -> the first agent audio of the reply,
-minus what the simulator itself waited (its end-of-speech silence window and the scenario's
-reply delay, both reported by the simulator per reply). barge_in_stop_ms: the caller's speech
-onset over agent audio -> the last agent audio the caller hears.
+transport_floor_ms: one-way click latency between two probe participants (see
+`transport_floor`). Each figure below is also given `over_floor`: minus the floor times the
+WebRTC hops it contains (greeting 1: agent -> caller; the others 2: caller -> agent -> caller).
+
+greeting_ms: the agent subscribing to the caller's audio -> the first agent audio heard.
+response_total_ms: the caller's end of speech -> the first agent audio of the reply, all of it:
+the turn-detection window (`turn_detection_window_ms`, the simulator's end-of-speech silence)
+and the model's own time (`response_model_ms`, its think time before the first audio) included.
+response_overhead_ms: the same minus the window and the scenario's scripted think time, which
+are not ours (the simulator's own processing stays in); split where the simulator
+saw it into inbound (caller's end of speech -> the simulator declares it, minus the window) and
+outbound (the simulator's first audio sent -> heard by the caller).
+barge_in_stop_ms: the caller's speech onset over agent audio -> the last agent audio heard, for
+real interruptions and backchannels alike (both pause the agent at once).
+false_barge_in_rate: backchannels after which the agent's line was not heard again.
+missed_interruption_rate: real interruptions the agent talked on through.
+goodbye_to_hangup_ms: the end of the caller's goodbye -> the agent hangs up (the room is gone);
+`after_agent_goodbye_ms`: the end of the agent's goodbye audio -> the hang-up.
 """
 
 from __future__ import annotations
@@ -12,48 +25,102 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmarks.stats import summarize
+from agent.barge_in import DEFAULT_BACKCHANNELS, is_backchannel
+from benchmarks.stats import percentile, summarize
+from benchmarks.transport_floor import measure_transport_floor
 from devstack.local_call import CallResult, LocalStack
 from devstack.paths import project_root
 
 LATENCY_SCENARIO = project_root() / "scenarios" / "bench_latency.yaml"
+FIGURES = ("greeting_ms", "response_total_ms", "turn_detection_window_ms", "response_model_ms",
+           "response_overhead_ms", "response_inbound_ms", "response_outbound_ms",
+           "barge_in_stop_ms", "goodbye_to_hangup_ms", "after_agent_goodbye_ms")
+# WebRTC hops inside each figure, for its value over the transport floor
+HOPS = {"greeting_ms": 1, "response_total_ms": 2, "response_overhead_ms": 2,
+        "barge_in_stop_ms": 2, "goodbye_to_hangup_ms": 1, "after_agent_goodbye_ms": 0}
+# agent audio heard this long after a backchannel ended means its line went on
+RESUMED_AFTER_S = 0.1
 
 
 def measure_call(result: CallResult) -> dict[str, list[float]]:
-    """Figures of one call. The response overhead is also split where the simulator saw it:
-    inbound (caller's end of speech -> simulator declares it, minus its silence window),
-    model (the simulator's own time to first audio, minus the scripted delay) and outbound
-    (first audio sent -> first audio heard by the caller)."""
     report = result.report
-    greeting: list[float] = []
-    overhead: list[float] = []
-    barge: list[float] = []
-    inbound: list[float] = []
-    model: list[float] = []
-    outbound: list[float] = []
+    out: dict[str, list[float]] = {key: [] for key in FIGURES}
+    out.update(backchannels=[], backchannels_cancelled=[], interruptions=[],
+               interruptions_missed=[])
     if report.greeting_ms is not None:
-        greeting.append(report.greeting_ms)
+        out["greeting_ms"].append(report.greeting_ms)
     first_replies = {t.turn_index: t for t in result.sim_turn_timings
                      if t.turn_index is not None and t.speech_stopped_at is not None}
-    for turn in report.turns:
+    turns = report.turns
+    for position, turn in enumerate(turns):
+        next_start = (turns[position + 1].speech_started_at if position + 1 < len(turns)
+                      else float("inf"))
         if turn.barged_in:
             if turn.agent_stopped_at is not None:
-                barge.append((turn.agent_stopped_at - turn.speech_started_at) * 1000)
-            continue
+                out["barge_in_stop_ms"].append(
+                    (turn.agent_stopped_at - turn.speech_started_at) * 1000)
+            heard_after = any(
+                (s.ended_at is None or s.ended_at > turn.speech_ended_at + RESUMED_AFTER_S)
+                and s.started_at < next_start for s in report.segments)
+            if is_backchannel(turn.text, DEFAULT_BACKCHANNELS):
+                out["backchannels"].append(1)
+                out["backchannels_cancelled"].append(0 if heard_after else 1)
+                continue
+            out["interruptions"].append(1)
+            # talked on through: agent audio kept going until after the caller had finished
+            stopped = (turn.agent_stopped_at is not None
+                       and turn.agent_stopped_at <= turn.speech_ended_at)
+            out["interruptions_missed"].append(0 if stopped else 1)
         timing = first_replies.get(turn.index)
         if turn.agent_reply_started_at is None or timing is None:
             continue
-        waited = (timing.silence_window_ms or 0) + timing.reply_delay_ms
-        overhead.append((turn.agent_reply_started_at - turn.speech_ended_at) * 1000 - waited)
+        window = timing.silence_window_ms or 0
+        total = (turn.agent_reply_started_at - turn.speech_ended_at) * 1000
+        model = float(timing.reply_delay_ms)
         if timing.speech_stopped_at is not None and timing.first_audio_at is not None:
-            inbound.append((timing.speech_stopped_at - turn.speech_ended_at) * 1000
-                           - (timing.silence_window_ms or 0))
-            model.append((timing.first_audio_at - timing.speech_stopped_at) * 1000
-                         - timing.reply_delay_ms)
-            outbound.append((turn.agent_reply_started_at - timing.first_audio_at) * 1000)
-    return {"greeting_ms": greeting, "response_overhead_ms": overhead, "barge_in_stop_ms": barge,
-            "response_inbound_ms": inbound, "response_model_ms": model,
-            "response_outbound_ms": outbound}
+            model = (timing.first_audio_at - timing.speech_stopped_at) * 1000
+            out["response_inbound_ms"].append(
+                (timing.speech_stopped_at - turn.speech_ended_at) * 1000 - window)
+            out["response_outbound_ms"].append(
+                (turn.agent_reply_started_at - timing.first_audio_at) * 1000)
+        out["response_total_ms"].append(total)
+        out["turn_detection_window_ms"].append(window)
+        out["response_model_ms"].append(model)
+        # the simulator's own processing stays in: only its scripted waits are not ours
+        out["response_overhead_ms"].append(total - window - timing.reply_delay_ms)
+    if report.disconnected_at is not None and turns:
+        goodbye = turns[-1]
+        out["goodbye_to_hangup_ms"].append(
+            (report.disconnected_at - goodbye.speech_ended_at) * 1000)
+        last_audio = max((s.ended_at for s in report.segments if s.ended_at is not None),
+                         default=None)
+        if last_audio is not None and last_audio >= goodbye.speech_ended_at:
+            out["after_agent_goodbye_ms"].append((report.disconnected_at - last_audio) * 1000)
+    return out
+
+
+def _rate(flags: list[float]) -> float | None:
+    return round(sum(flags) / len(flags), 3) if flags else None
+
+
+def summarize_run(samples: dict[str, list[float]], floor: list[float]) -> dict[str, Any]:
+    floor_ms = percentile(floor, 50) if floor else None
+    figures: dict[str, Any] = {}
+    for key in FIGURES:
+        figure: dict[str, Any] = dict(summarize(samples[key]))
+        hops = HOPS.get(key)
+        if hops is not None and floor_ms is not None and samples[key]:
+            figure["over_floor"] = summarize([v - hops * floor_ms for v in samples[key]])
+        figures[key] = figure
+    return {
+        "transport_floor_ms": round(floor_ms, 1) if floor_ms is not None else None,
+        "transport_floor": summarize(floor),
+        **figures,
+        "backchannels": len(samples["backchannels"]),
+        "interruptions": len(samples["interruptions"]),
+        "false_barge_in_rate": _rate(samples["backchannels_cancelled"]),
+        "missed_interruption_rate": _rate(samples["interruptions_missed"]),
+    }
 
 
 async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENARIO
@@ -61,11 +128,12 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
     from realtime_simulator import load_scenario
 
     scenario = load_scenario(scenario_path)
-    samples: dict[str, list[float]] = {
-        "greeting_ms": [], "response_overhead_ms": [], "barge_in_stop_ms": [],
-        "response_inbound_ms": [], "response_model_ms": [], "response_outbound_ms": []}
+    samples: dict[str, list[float]] = {}
     failures = 0
     async with LocalStack(scenario=scenario, idle_processes=2) as stack:
+        assert stack.livekit is not None
+        floor = await measure_transport_floor(stack.livekit.url, stack.livekit.api_key,
+                                              stack.livekit.api_secret)
         for _ in range(calls):
             try:
                 result = await stack.place_call()
@@ -73,11 +141,17 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
                 failures += 1
                 continue
             for key, values in measure_call(result).items():
-                samples[key].extend(values)
+                samples.setdefault(key, []).extend(values)
+            if result.report.errors:
+                failures += 1
+    for key in (*FIGURES, "backchannels", "backchannels_cancelled", "interruptions",
+                "interruptions_missed"):
+        samples.setdefault(key, [])
     return {
         "calls": calls,
         "failed_calls": failures,
-        **{key: summarize(values) for key, values in samples.items()},
-        "targets_ms": {"greeting_p95": 500, "barge_in_stop_p95": 200,
-                       "response_overhead_p95": 100},
+        **summarize_run(samples, floor),
+        "targets_ms": {"greeting_p95_over_floor": 100, "barge_in_stop_p95_over_floor": 100,
+                       "response_overhead_p95": 100, "goodbye_to_hangup_p95": 1500,
+                       "false_barge_in_rate": 0.1, "missed_interruption_rate": 0.0},
     }

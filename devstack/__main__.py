@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from devstack.paths import VAR_DIR
+from devstack.paths import VAR_DIR, project_root
 from devstack.processes import port_open
 from devstack.services import PostgresServer, RedisServer, ToolMissingError
 
@@ -47,7 +47,22 @@ def up() -> int:
     print(f"    INTAKE_REDIS_URL={LOCAL_REDIS_URL}")
     print("    INTAKE_DATABASE_URL=postgresql://intake:***@127.0.0.1:"
           f"{LOCAL_POSTGRES_PORT}/intake")
+    if write_env_file(project_root() / ".env"):
+        print("    wrote .env with both (every `intake` command reads it)")
     return 0
+
+
+def write_env_file(path: Path) -> bool:
+    """A first `.env` naming the local services, so `intake demo` keeps its record where
+    `intake calls list` finds it. An existing file is the developer's: never touched."""
+    if path.exists():
+        return False
+    path.write_text(
+        "# Written by scripts/bootstrap for the local services; see .env.example for every key.\n"
+        f"INTAKE_REDIS_URL={LOCAL_REDIS_URL}\n"
+        f"INTAKE_DATABASE_URL={LOCAL_DATABASE_URL}\n")
+    path.chmod(0o600)
+    return True
 
 
 def down() -> int:

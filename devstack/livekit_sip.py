@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 
 from devstack.paths import TOOLS_BIN
 from devstack.processes import ManagedProcess, free_port, wait_for_port
-from devstack.services import ToolMissingError
+from devstack.services import DEV_API_KEY, DEV_API_SECRET, ToolMissingError
 
 
 def tools_bin() -> Path:
@@ -66,8 +66,8 @@ class LiveKitSip:
 
     redis_address: str
     ws_url: str
-    api_key: str = "devkey"
-    api_secret: str = "secret"
+    api_key: str = DEV_API_KEY
+    api_secret: str = DEV_API_SECRET
     host: str = "127.0.0.1"
     sip_port: int = field(default_factory=free_udp_tcp_port)
     health_port: int = field(default_factory=free_port)

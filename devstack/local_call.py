@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -23,14 +24,18 @@ from typing import Any
 
 from livekit import api
 
+from agent.config import DEFAULT_PLAYBOOK, DEFAULT_TRANSCRIPTION_MODEL
 from devstack.paths import project_root
 from devstack.processes import ManagedProcess
 from devstack.services import LiveKitServer, PostgresServer, RedisServer
 from realtime_simulator import RealtimeSimulator, Scenario
+from realtime_simulator.concurrent_calls import ConcurrentRealtimeSimulator
 from simulated_caller import CallerLine, CallerReport, SimulatedCaller
+from tools.playbook import load_playbook
 
 SIM_API_KEY = "sim-local-key"
 WORKER_READY_MARKER = "registered worker"
+HTTP_LISTENING = re.compile(r"HTTP server listening on [^:\s]*:(\d+)")
 
 
 @dataclass
@@ -49,6 +54,8 @@ def caller_lines(scenario: Scenario) -> list[CallerLine]:
             pause_before_ms=turn.pause_before_ms if turn.pause_before_ms is not None else 700,
             barge_in_after_ms=turn.barge_in_after_ms,
             hangup=bool(turn.hangup),
+            wait_for_hangup=turn.wait_for_hangup,
+            silent=turn.silent,
         ))
     return lines
 
@@ -70,7 +77,10 @@ class LocalStack:
         idle_processes: int = 1,
         separate_livekit_redis: bool = False,
         worker_env: dict[str, str] | None = None,
+        concurrent_calls: bool = False,
     ) -> None:
+        # several calls at once through one simulator (each connection its own script)
+        self.concurrent_calls = concurrent_calls
         self.extra_worker_env = dict(worker_env or {})
         # call state and livekit-server share one Redis unless a test needs to stop the
         # call-state Redis alone
@@ -126,7 +136,9 @@ class LocalStack:
         if self.use_simulator:
             if self.scenario is None:
                 raise ValueError("the Realtime simulator needs a scenario")
-            self.simulator = RealtimeSimulator(self.scenario, api_key=SIM_API_KEY)
+            simulator_class = (ConcurrentRealtimeSimulator if self.concurrent_calls
+                               else RealtimeSimulator)
+            self.simulator = simulator_class(self.scenario, api_key=SIM_API_KEY)
             await self.simulator.start()
         await self.start_worker()
 
@@ -146,6 +158,14 @@ class LocalStack:
                 raise LookupError(f"no job process logged for call {call_id}")
             time.sleep(0.1)
 
+    def worker_http_url(self, index: int = 0) -> str:
+        """Where worker `index` serves health, readiness and metrics (it picked a free port)."""
+        for line in _read(self.workers[index].log_path).splitlines():
+            match = HTTP_LISTENING.search(line)
+            if match:
+                return f"http://127.0.0.1:{match.group(1)}"
+        raise LookupError(f"worker {index} has not logged its HTTP port")
+
     def worker_env(self) -> dict[str, str]:
         assert self.livekit is not None
         env = dict(os.environ)
@@ -157,6 +177,7 @@ class LocalStack:
             "INTAKE_ENV": "development",
             "INTAKE_IDLE_PROCESSES": str(self.idle_processes),
             "INTAKE_WORKER_HTTP_PORT": "0",
+            "INTAKE_WORKER_HTTP_HOST": "127.0.0.1",
             # one loaded 2-core machine runs the servers, the caller and the worker: the
             # worker must not refuse jobs because the test harness itself uses the CPU
             "INTAKE_LOAD_THRESHOLD": "inf",
@@ -168,6 +189,8 @@ class LocalStack:
         if self.simulator is not None:
             env["OPENAI_API_KEY"] = SIM_API_KEY
             env["OPENAI_BASE_URL"] = self.simulator.base_url
+            # the simulator also serves /v1/audio/transcriptions: a supervisor is transcribed
+            env.setdefault("INTAKE_SUPERVISOR_TRANSCRIPTION_MODEL", DEFAULT_TRANSCRIPTION_MODEL)
         env.update(self.extra_worker_env)
         return env
 
@@ -237,6 +260,12 @@ class LocalStack:
             await lkapi.agent_dispatch.create_dispatch(api.CreateAgentDispatchRequest(
                 agent_name=self.agent_name, room=room, metadata=json.dumps(metadata)))
 
+    def idle_sequence_s(self) -> float:
+        """How long a silent caller waits for the agent to hang up: the playbook's idle time
+        before the prompt, then again before the goodbye, with room for both lines."""
+        playbook = load_playbook(self.playbook or DEFAULT_PLAYBOOK)
+        return 2 * playbook.call_limits.idle_hangup_seconds + 20.0
+
     async def place_call(
         self,
         scenario: Scenario | None = None,
@@ -263,7 +292,8 @@ class LocalStack:
         caller = SimulatedCaller(self.livekit.url, self.caller_token(room, identity,
                                                                      caller_number),
                                  caller_lines(scenario), on_transcript=on_transcript,
-                                 after_greeting=after_greeting, before_line=before_line)
+                                 after_greeting=after_greeting, before_line=before_line,
+                                 silence_timeout=self.idle_sequence_s())
         try:
             report = await caller.run()
         except Exception as exc:

@@ -183,9 +183,14 @@ class PostgresServer:
         return self._process is not None and self._process.running()
 
 
+# The local stack's LiveKit key pair, as in livekit.yaml and sip/livekit-sip.yaml. The secret
+# signs every token (HMAC-SHA256), so it has the 32 bytes PyJWT asks for.
+DEV_API_KEY = "devkey"
+DEV_API_SECRET = "intake-dev-secret-for-loopback-only-0001"
+
 @dataclass
 class LiveKitServer:
-    """livekit-server in dev mode (keys devkey/secret) from livekit.yaml, on loopback."""
+    """livekit-server in dev mode (livekit.yaml's dev key and secret), on loopback."""
 
     redis_address: str | None = None
     port: int = 7880
@@ -193,8 +198,8 @@ class LiveKitServer:
     rtc_udp_port: int = 7882
     config_path: Path = field(default_factory=lambda: project_root() / "livekit.yaml")
     log_path: Path | None = None
-    api_key: str = "devkey"
-    api_secret: str = "secret"
+    api_key: str = DEV_API_KEY
+    api_secret: str = DEV_API_SECRET
     _process: ManagedProcess | None = None
 
     pick_free_ports: bool = False

@@ -84,6 +84,10 @@ class CallerTurn(_Strict):
     """Start this line this long after the agent's previous reply began, talking over it."""
     reply_delay_ms: int = Field(default=0, ge=0)
     """Simulated think time before the first output of the model's reply to this line."""
+    wait_for_hangup: bool = False
+    """After this line the caller waits for the agent to hang up (a goodbye, an intake done)."""
+    silent: bool = False
+    """The caller says nothing more and waits for the agent to hang up: the idle sequence."""
     agent: tuple[AgentStep, ...] = ()
 
     @model_validator(mode="after")
@@ -91,10 +95,17 @@ class CallerTurn(_Strict):
         if self.hangup:
             if self.caller is not None:
                 raise ValueError("a turn is either a caller line or a hangup, not both")
-            if self.agent or self.barge_in_after_ms is not None:
-                raise ValueError("a hangup turn takes no agent steps and no barge_in_after_ms")
+            if self.agent or self.barge_in_after_ms is not None or self.wait_for_hangup:
+                raise ValueError("a hangup turn takes no agent steps, barge_in_after_ms or "
+                                 "wait_for_hangup")
+        elif self.silent:
+            if (self.caller is not None or self.agent or self.barge_in_after_ms is not None
+                    or self.wait_for_hangup):
+                raise ValueError("a silent turn takes no caller line, agent steps, "
+                                 "barge_in_after_ms or wait_for_hangup")
         elif self.caller is None:
-            raise ValueError("a turn needs 'caller' (what the caller says) or 'hangup: true'")
+            raise ValueError("a turn needs 'caller' (what the caller says), 'hangup: true' "
+                             "or 'silent: true'")
         return self
 
 
@@ -110,12 +121,15 @@ class Scenario(_Strict):
     """Spoken for a response.create with no scripted steps pending; None: an empty response."""
     audio_stream_speed: float = Field(default=2.0, gt=0, le=1000)
     """How many times faster than real time the model's audio is streamed."""
+    supervisor_lines: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    """What a supervisor who takes the call over says, in order: each upload to
+    /v1/audio/transcriptions that holds speech is the next line (there is no offline ASR)."""
 
     @model_validator(mode="after")
     def _hangup_is_last(self) -> Scenario:
         for turn in self.turns[:-1]:
-            if turn.hangup:
-                raise ValueError("a hangup turn must be the last turn")
+            if turn.hangup or turn.silent:
+                raise ValueError("a hangup or silent turn must be the last turn")
         return self
 
     @property

@@ -12,7 +12,7 @@ from .scenario import AgentStep, CallerTurn, SayStep, Scenario, ToolStep
 class ResponsePlan:
     """The output of one model response: an optional message, then an optional tool call."""
 
-    source: Literal["turn", "greeting", "fallback", "empty"]
+    source: Literal["turn", "greeting", "fallback", "empty", "out_of_band"]
     turn_index: int | None
     say_texts: tuple[str, ...]
     tool: ToolStep | None

@@ -10,12 +10,20 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from . import wire
 from .connection import RealtimeConnection
+from .models_api import add_model_routes, default_catalogue
+from .out_of_band import OutOfBandRecord, paraphrased
 from .records import ToolCallRecord, TurnTiming, WireEvent
 from .scenario import SayStep, Scenario, ToolStep
-from .script import ScriptCursor
-from .speech import synthesize_pcm16
+from .script import ResponsePlan, ScriptCursor
+from .speech import synthesize_pcm16, synthesize_uncached_pcm16
+from .transcriptions_api import (
+    MAX_UPLOAD_BYTES,
+    SupervisorLines,
+    TranscriptionRecord,
+    add_transcription_routes,
+)
+from .wire import SAMPLE_RATE, elide_audio
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +46,7 @@ class RealtimeSimulator:
         host: str = "127.0.0.1",
         port: int = 0,
         stream_speed: float | None = None,
+        paraphrase_renders: int = 0,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -61,6 +70,15 @@ class RealtimeSimulator:
         self.tool_calls_received: list[ToolCallRecord] = []
         self.connections = 0
         """WebSocket connections accepted so far (reconnections count again)."""
+        self.out_of_band: list[OutOfBandRecord] = []
+        """Out-of-band responses (lines a client had the model read), in the order done."""
+        self._paraphrases_left = paraphrase_renders
+        """Tests: this many out-of-band lines are paraphrased, not read verbatim."""
+        self.models = default_catalogue()
+        """What GET /v1/models lists; a test may withdraw or date a model."""
+        self.transcriptions: list[TranscriptionRecord] = []
+        """Every POST /v1/audio/transcriptions, in order (the supervisor's speech)."""
+        self._supervisor_lines = SupervisorLines(scenario.supervisor_lines)
 
     def begin_call(self, scenario: Scenario | None = None) -> None:
         """Start the script over (optionally with another scenario) for the next call.
@@ -72,6 +90,7 @@ class RealtimeSimulator:
             self.scenario = scenario
             self._synthesize_all()
         self._cursor = ScriptCursor(self.scenario)
+        self._supervisor_lines = SupervisorLines(self.scenario.supervisor_lines)
         self._called.clear()
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -80,9 +99,13 @@ class RealtimeSimulator:
         if self._runner is not None:
             raise RuntimeError("simulator already started")
         await asyncio.to_thread(self._synthesize_all)
-        app = web.Application()
+        # form overhead on top of the largest audio upload OpenAI takes
+        app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 64 * 1024)
         for path in ("/v1/realtime", "/realtime", "/openai/v1/realtime"):
             app.router.add_get(path, self._handle)
+        add_model_routes(app, self.models, self._api_key)
+        add_transcription_routes(app, api_key=self._api_key, models=self.models,
+                                 lines=lambda: self._supervisor_lines, log=self.transcriptions)
         runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)
@@ -107,6 +130,15 @@ class RealtimeSimulator:
         is expected to reconnect. Returns how many were dropped."""
         connections = list(self._connections)
         await asyncio.gather(*(c.close() for c in connections))
+        return len(connections)
+
+    async def send_raw(self, frames: list[str]) -> int:
+        """Send each text frame, as is, to every open connection (malformed server events, for
+        tests); returns how many connections got them."""
+        connections = list(self._connections)
+        for connection in connections:
+            for frame in frames:
+                await connection.send_raw(frame)
         return len(connections)
 
     async def restart(self) -> None:
@@ -158,17 +190,28 @@ class RealtimeSimulator:
             and (type_ is None or e.event.get("type") == type_)
         ]
 
-    # ---- internals used by RealtimeConnection ----------------------------------------
+    # ---- ConnectionHost: what each RealtimeConnection calls ---------------------------
 
-    def _record(self, direction: Literal["client", "server"], event: dict[str, Any]) -> None:
-        self.wire_log.append(WireEvent(direction, time.monotonic(), wire.elide_audio(event)))
+    def record_wire_event(
+        self, direction: Literal["client", "server"], event: dict[str, Any]
+    ) -> None:
+        self.wire_log.append(WireEvent(direction, time.monotonic(), elide_audio(event)))
 
-    def _on_tool_called(
+    def on_caller_segment(self) -> tuple[int | None, str | None]:
+        return self._cursor.on_caller_segment()
+
+    def next_response(self) -> ResponsePlan:
+        return self._cursor.next_response()
+
+    def record_turn_timing(self, timing: TurnTiming) -> None:
+        self.turn_timings.append(timing)
+
+    def on_tool_called(
         self, call_id: str, step: ToolStep, turn_index: int | None, arguments: str
     ) -> None:
         self._called[call_id] = (step, turn_index, arguments)
 
-    def _on_tool_output(self, call_id: str, output: str) -> None:
+    def on_tool_output(self, call_id: str, output: str) -> None:
         record = ToolCallRecord(call_id=call_id, output=output, received_at=time.monotonic())
         called = self._called.get(call_id)
         if called is not None:
@@ -190,11 +233,19 @@ class RealtimeSimulator:
             )
         self.tool_calls_received.append(record)
 
-    async def _speech(self, texts: tuple[str, ...]) -> bytes:
+    def out_of_band_speech(self, text: str) -> str:
+        if self._paraphrases_left > 0:
+            self._paraphrases_left -= 1
+            return paraphrased(text)
+        return text
+
+    def record_out_of_band(self, record: OutOfBandRecord) -> None:
+        self.out_of_band.append(record)
+
+    async def speech_pcm(self, texts: tuple[str, ...], *, cache: bool = True) -> bytes:
         # synthesized at start(), so this is a cache hit unless texts are unscripted
-        return b"".join(
-            [await asyncio.to_thread(synthesize_pcm16, t, wire.SAMPLE_RATE) for t in texts]
-        )
+        synthesize = synthesize_pcm16 if cache else synthesize_uncached_pcm16
+        return b"".join([await asyncio.to_thread(synthesize, t, SAMPLE_RATE) for t in texts])
 
     def _synthesize_all(self) -> None:
         texts: list[str] = []
@@ -205,7 +256,7 @@ class RealtimeSimulator:
         if self.scenario.fallback_reply:
             texts.append(self.scenario.fallback_reply)
         for text in texts:
-            synthesize_pcm16(text, wire.SAMPLE_RATE)
+            synthesize_pcm16(text, SAMPLE_RATE)
 
     # ---- HTTP ------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The simulated model's voice: the project's one espeak-ng renderer, at the wire's rate.
 
-Sharing `agent.prerendered_audio` keeps one synthesizer in the project, and gives the
+Sharing `audio.speech` keeps one synthesizer in the project, and gives the
 simulator's audio the same trimmed lead-in as the agent's pre-rendered lines, so measured
 response latency is not padded by synthesizer silence.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from agent.prerendered_audio import SpeechRenderError, render_speech_pcm16
+from audio.speech import SpeechRenderError, render_speech_pcm16
 
 
 class SpeechSynthesisError(RuntimeError):
@@ -33,6 +33,16 @@ def _synthesize_cached(text: str, sample_rate: int, voice: str) -> bytes:
     if not text.strip():
         return b""
     try:
-        return render_speech_pcm16(text, sample_rate, voice=voice)
+        return render_speech_pcm16(text, sample_rate, voice=voice, cache=True)  # scripted lines
+    except SpeechRenderError as exc:
+        raise SpeechSynthesisError(str(exc)) from None
+
+
+def synthesize_uncached_pcm16(text: str, sample_rate: int, *, voice: str = "en-us") -> bytes:
+    """As synthesize_pcm16, never cached: text a client sent may carry caller data."""
+    if not text.strip():
+        return b""
+    try:
+        return render_speech_pcm16(text, sample_rate, voice=voice, cache=False)
     except SpeechRenderError as exc:
         raise SpeechSynthesisError(str(exc)) from None

@@ -47,9 +47,49 @@ def error_event(
     )
 
 
+REASONING_EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
+TRANSCRIPTION_DELAYS = REASONING_EFFORTS
+# reasoning-capable realtime models (session.reasoning.effort; the API's default is low)
+REASONING_MODEL_PREFIX = "gpt-realtime-2"
+
+
+def takes_reasoning(model: str) -> bool:
+    return model.startswith(REASONING_MODEL_PREFIX)
+
+
+def session_update_error(update: dict[str, Any], model: str) -> tuple[str, str, str] | None:
+    """What the API answers a session.update it refuses with: (code, message, param); None
+    when the reasoning and input transcription fields are ones `model` takes."""
+    reasoning = update.get("reasoning")
+    if reasoning is not None:
+        if not isinstance(reasoning, dict):
+            return ("invalid_type", "Invalid type for 'session.reasoning': expected an object.",
+                    "session.reasoning")
+        if not takes_reasoning(model):
+            return ("unsupported_parameter", f"'reasoning' is not supported with model "
+                    f"'{model}'.", "session.reasoning")
+        effort = reasoning.get("effort")
+        if effort is not None and effort not in REASONING_EFFORTS:
+            return ("invalid_value", "Invalid value for 'session.reasoning.effort': expected "
+                    f"one of {', '.join(REASONING_EFFORTS)}.", "session.reasoning.effort")
+    audio = update.get("audio")
+    inp = audio.get("input") if isinstance(audio, dict) else None
+    transcription = inp.get("transcription") if isinstance(inp, dict) else None
+    if isinstance(transcription, dict):
+        name = transcription.get("model")
+        delay = transcription.get("delay")
+        if delay is not None and (name != "gpt-realtime-whisper"
+                                  or delay not in TRANSCRIPTION_DELAYS):
+            return ("invalid_value", "'delay' is supported only with gpt-realtime-whisper, "
+                    f"as one of {', '.join(TRANSCRIPTION_DELAYS)}.",
+                    "session.audio.input.transcription.delay")
+    return None
+
+
 def default_session(model: str) -> dict[str, Any]:
-    """The session a fresh connection starts with, as session.created reports it."""
-    return {
+    """The session a fresh connection starts with, as session.created reports it; a
+    reasoning model's carries its reasoning effort."""
+    session: dict[str, Any] = {
         "type": "realtime",
         "object": "realtime.session",
         "id": new_id("sess_"),
@@ -82,6 +122,9 @@ def default_session(model: str) -> dict[str, Any]:
             "output": {"format": dict(AUDIO_FORMAT), "voice": "marin", "speed": 1.0},
         },
     }
+    if takes_reasoning(model):
+        session["reasoning"] = {"effort": "low"}
+    return session
 
 
 # Keys whose value a session.update replaces wholesale instead of merging into.

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from livekit import rtc
 
-from agent.prerendered_audio import render_speech_pcm16
-from agent.room_audio import frame_rms
+from audio.room import frame_rms
+from audio.speech import render_speech_pcm16
 
 logger = logging.getLogger("intake.simulated_caller")
 
@@ -37,6 +37,9 @@ class CallerLine:
     pause_before_ms: int = 700
     barge_in_after_ms: int | None = None
     hangup: bool = False
+    wait_for_hangup: bool = False
+    # say nothing more and wait (up to the caller's silence timeout) for the agent to hang up
+    silent: bool = False
 
 
 @dataclass
@@ -67,6 +70,8 @@ class CallerReport:
     segments: list[AgentSpeechSegment] = field(default_factory=list)
     transcript: list[tuple[str, str]] = field(default_factory=list)
     hung_up_at: float | None = None
+    # the agent hung up on us (the room went away), after a `wait_for_hangup` line
+    disconnected_at: float | None = None
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -90,6 +95,7 @@ class SimulatedCaller:
         *,
         on_transcript: Callable[[str, str], None] | None = None,
         reply_timeout: float = 20.0,
+        silence_timeout: float = 60.0,
         after_greeting: Callable[[], Awaitable[object]] | None = None,
         before_line: Callable[[int, SimulatedCaller], Awaitable[object]] | None = None,
     ) -> None:
@@ -100,6 +106,7 @@ class SimulatedCaller:
         self._lines = list(lines)
         self._on_transcript = on_transcript
         self._reply_timeout = reply_timeout
+        self._silence_timeout = silence_timeout
         self.report = CallerReport()
         self.room = rtc.Room()
         self._source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=40)
@@ -137,6 +144,11 @@ class SimulatedCaller:
             self.report.agent_subscribed_at = time.monotonic()
             logger.debug("agent subscribed to the caller", extra={"at": time.time()})
 
+    def _on_disconnected(self, _reason: object) -> None:
+        if self.report.disconnected_at is None:
+            self.report.disconnected_at = time.monotonic()
+        self._spawn(self._notify(), "caller-disconnected")
+
     def _on_transcription(self, reader: rtc.TextStreamReader, identity: str) -> None:
         self._spawn(self._read_transcription(reader, identity), "caller-transcript")
 
@@ -156,6 +168,7 @@ class SimulatedCaller:
     async def connect(self) -> None:
         self.room.on("track_subscribed", self._on_track_subscribed)
         self.room.on("local_track_subscribed", self._on_local_track_subscribed)
+        self.room.on("disconnected", self._on_disconnected)
         self.room.register_text_stream_handler(TRANSCRIPTION_TOPIC, self._on_transcription)
         await self.room.connect(self._url, self._token, rtc.RoomOptions(auto_subscribe=True))
         track = rtc.LocalAudioTrack.create_audio_track("caller-microphone", self._source)
@@ -199,7 +212,7 @@ class SimulatedCaller:
                 next_at = time.monotonic()  # fell behind (loaded machine): don't burst
 
     async def say(self, text: str) -> tuple[float, float]:
-        pcm = render_speech_pcm16(text, SAMPLE_RATE)
+        pcm = render_speech_pcm16(text, SAMPLE_RATE, cache=True)  # scripted lines
         self._speech_first_frame_at = None
         self._speech_last_frame_at = None
         self._speech_done.clear()
@@ -305,6 +318,16 @@ class SimulatedCaller:
             for index, line in enumerate(self._lines):
                 if self._before_line is not None:
                     await self._before_line(index, self)
+                if line.silent:
+                    try:
+                        # the agent's idle timer starts once the greeting (or reply) is over
+                        await self._wait_quiet(0.5, self._reply_timeout)
+                        await self._wait_for(lambda: self.report.disconnected_at is not None,
+                                             self._silence_timeout,
+                                             "agent did not hang up on a silent caller")
+                    except AgentNotHeardError as exc:
+                        self.report.errors.append(str(exc))
+                    break
                 if line.hangup or line.text is None:
                     if self.report.turns:  # let the agent answer the last line first
                         try:
@@ -334,8 +357,15 @@ class SimulatedCaller:
                         else None,
                     ))
                 else:
-                    await self._wait_for(lambda m=last_turn_end: self._agent_spoke_since(m),  # type: ignore[misc]
-                                         self._reply_timeout, "agent did not reply")
+                    try:
+                        await self._wait_for(lambda m=last_turn_end: self._agent_spoke_since(m),  # type: ignore[misc]
+                                             self._reply_timeout, "agent did not reply")
+                    except AgentNotHeardError as exc:
+                        if not (self.report.turns and self.report.turns[-1].barged_in):
+                            raise
+                        # cut off for good by a sound over it, the agent may have nothing left
+                        # to say: a person would go on, and the error is in the report
+                        self.report.errors.append(str(exc))
                     await self._wait_quiet(line.pause_before_ms / 1000, self._reply_timeout)
                     started, ended = await self.say(line.text)
                     self.report.turns.append(CallerTurnResult(
@@ -343,6 +373,13 @@ class SimulatedCaller:
                         speech_ended_at=ended, barged_in=False))
                 last_turn_end = self.report.turns[-1].speech_ended_at
                 self._spawn(self._note_reply(self.report.turns[-1]), "caller-reply-watch")
+                if line.wait_for_hangup:
+                    try:
+                        await self._wait_for(lambda: self.report.disconnected_at is not None,
+                                             self._reply_timeout, "agent did not hang up")
+                    except AgentNotHeardError as exc:
+                        self.report.errors.append(str(exc))
+                    break
             self.report.hung_up_at = time.monotonic()
         finally:
             await self.aclose()

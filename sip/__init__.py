@@ -1,6 +1,6 @@
 """Telephony: LiveKit SIP trunks and dispatch rules, Twilio Elastic SIP trunk provisioning,
-Twilio webhook signatures, cold transfer (`sip.transfer`), keypad input (`sip.dtmf`), and
-sipp-driven test calls (`sip.sipp`).
+call control behind `sip.call_control.SipCallControl` (dialing, cold transfer, move) and keypad
+input (`sip.dtmf`).
 
 Kept light on purpose (the CLI imports this package on every run): the provisioning modules,
 `sip.livekit_provisioning` (`SipControl`) and `sip.twilio_provisioning` (`TrunkProvider`), are

@@ -71,9 +71,11 @@ def _run(args: argparse.Namespace, *, apply: bool) -> int:
 
 
 async def _provision(settings: SipSettings, sides: list[str], *, apply: bool) -> str:
-    from sip.livekit_provisioning import LiveKitSipControl, plan_livekit
+    from sip.livekit_provisioning import plan_livekit
+    from sip.livekit_sip_api import LiveKitSipControl
     from sip.plan import ProvisioningPlan, apply_plan
-    from sip.twilio_provisioning import TwilioTrunkProvider, plan_twilio
+    from sip.twilio_provisioning import plan_twilio
+    from sip.twilio_trunk_api import TwilioTrunkProvider
 
     plan = ProvisioningPlan()
     async with contextlib.AsyncExitStack() as stack:

@@ -9,29 +9,16 @@ number, so it can be logged.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Literal
 
 import aiohttp
 from livekit import api
 
+from sip.call_control import Answered, DialError, DialFailure
+
 logger = logging.getLogger("intake.sip.dialing")
 
-DialFailure = Literal["no_answer", "busy", "rejected", "unreachable", "no_trunk"]
 # the answered call's setup (media, room join) after the far side picked up
 ANSWER_SETUP_S = 10.0
-
-
-class DialError(Exception):
-    def __init__(self, reason: DialFailure, detail: str = "") -> None:
-        super().__init__(f"dial failed: {reason}" + (f" ({detail})" if detail else ""))
-        self.reason: DialFailure = reason
-
-
-@dataclass(frozen=True)
-class Answered:
-    participant_identity: str
-    room: str
 
 
 def outbound_trunk_name(resource_name: str) -> str:

@@ -25,7 +25,13 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--status", choices=["draft", "approved", "none"],
                          help="only calls whose outcome has this approval status")
     listing.add_argument("--json", action="store_true", help="print JSON")
+    _filter_arguments(listing)
     listing.set_defaults(func=_cmd_list)
+    export = calls_sub.add_parser(
+        "export", help="approved records as CSV or JSON, filtered like the console's list")
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
+    _filter_arguments(export)
+    export.set_defaults(func=_cmd_export)
     show = calls_sub.add_parser("show", help="show one call: transcript, events, outcome")
     show.add_argument("call_id", metavar="ID")
     show.add_argument("--json", action="store_true", help="print JSON")
@@ -53,6 +59,38 @@ def register(subparsers: Any) -> None:
                        help="retention days for every call (default: each call's playbook "
                        "value, else INTAKE_RETENTION_DAYS, else 30)")
     purge.set_defaults(func=_cmd_purge)
+
+
+def _filter_arguments(parser: Any) -> None:
+    """The console list's filters; with any of them, `calls list` runs the console's query."""
+    from state.console_queries import LIST_FILTERS
+
+    parser.add_argument("--filter", choices=LIST_FILTERS, help="the console's list filter")
+    parser.add_argument("--search", metavar="TEXT", help="call id prefix or caller digits")
+    parser.add_argument("--since", metavar="YYYY-MM-DD", help="started on or after this day")
+    parser.add_argument("--until", metavar="YYYY-MM-DD", help="started on or before this day")
+    parser.add_argument("--time-zone", default=None,
+                        help="days are in this zone (default INTAKE_DASHBOARD_TIME_ZONE, "
+                        "else UTC)")
+    parser.add_argument("--page", type=int, default=1)
+
+
+def _call_filter(args: argparse.Namespace) -> Any:
+    import os
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from state.console_queries import CallFilter
+
+    zone = ZoneInfo(args.time_zone or os.environ.get("INTAKE_DASHBOARD_TIME_ZONE") or "UTC")
+
+    def day(raw: str | None, shift: int) -> datetime | None:
+        if not raw:
+            return None
+        return datetime.combine(date.fromisoformat(raw) + timedelta(days=shift), time(), zone)
+
+    return CallFilter(args.filter or "all", day(args.since, 0), day(args.until, 1),
+                      args.search or None)
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -107,6 +145,9 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     from state.review import list_calls
 
+    if args.filter or args.search or args.since or args.until:
+        return _cmd_console_list(args)
+
     async def action(store: Any) -> int:
         rows = await list_calls(store, limit=args.limit, approval_status=args.status)
         if args.json:
@@ -119,6 +160,49 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for row in rows:
             print(f"{row['call_id']:<38} {row['started_at'] or '':<25} {row['status']:<9} "
                   f"{row['approval_status'] or '-':<9} {row['turns']}")
+        return 0
+
+    return _with_store(action)
+
+
+def _cmd_console_list(args: argparse.Namespace) -> int:
+    from state.console_queries import ConsoleQueries
+
+    try:
+        flt = _call_filter(args)
+    except ValueError as exc:
+        return _fail(f"bad date or time zone: {exc}", 2)
+
+    async def action(store: Any) -> int:
+        rows, more = await ConsoleQueries(store.pool).list_page(
+            flt, limit=args.limit, offset=(max(1, args.page) - 1) * args.limit)
+        if args.json:
+            print(json.dumps({"calls": rows, "more": more}, indent=2))
+            return 0
+        print(f"{'CALL':<34} {'STARTED':<26} {'OUTCOME':<14} {'MISSING':<7} STATUS")
+        for row in rows:
+            print(f"{row['call_id']:<34} {row['started_at'] or '':<26} "
+                  f"{row['recommended_next_action'] or '-':<14} {row['missing_count']:<7} "
+                  f"{row['approval_status'] or '-'}")
+        if more:
+            print(f"(more: --page {max(1, args.page) + 1})")
+        return 0
+
+    return _with_store(action)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from state.console_queries import ConsoleQueries
+    from state.record_export import to_csv, to_json
+
+    try:
+        flt = _call_filter(args)
+    except ValueError as exc:
+        return _fail(f"bad date or time zone: {exc}", 2)
+
+    async def action(store: Any) -> int:
+        rows = await ConsoleQueries(store.pool).export_rows(flt)
+        print(to_json(rows) if args.format == "json" else to_csv(rows), end="")
         return 0
 
     return _with_store(action)
@@ -233,6 +317,24 @@ def _cmd_purge(args: argparse.Namespace) -> int:
     async def action(store: Any) -> int:
         now = datetime.now(UTC)
         if args.apply:
+            # the recording store is the composition root's to pick (folder or S3); audio is
+            # deleted first, so a failure leaves everything for the next run
+            from recording.config import RecordingConfigError, recording_store
+            from recording.retention import delete_expired_recordings
+            from recording.store import RecordingStoreError
+
+            try:
+                recordings = recording_store()
+            except RecordingConfigError as exc:
+                return _fail(str(exc), 2)
+            try:
+                parts = await delete_expired_recordings(store, recordings, now, args.days,
+                                                        default_days)
+            except RecordingStoreError as exc:
+                return _fail(f"recordings not deleted, nothing purged: {exc}")
+            finally:
+                await recordings.aclose()
+            print(f"deleted {parts} recording parts")
             counts = await store.retention_purge(now, args.days, default_days)
             verb = "purged"
         else:

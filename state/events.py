@@ -25,6 +25,13 @@ KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 TURN_ROLES = frozenset({"caller", "agent", "supervisor", "system"})
 WIRE_VERSION = "1"
 OUTCOME = "outcome"  # the draft outcome, written through the stream so it is as durable as a turn
+# what a supervisor did (`supervision` events); every one names the supervisor's account
+SUPERVISION_ACTIONS = frozenset({
+    "listen_start", "listen_stop", "whisper", "take_over", "hand_back", "end_call",
+    "board_ring", "board_ring_accepted", "board_ring_unanswered",
+})
+# the board rings before anyone accepts: those events name no supervisor
+_UNATTRIBUTED_ACTIONS = frozenset({"board_ring", "board_ring_unanswered"})
 
 
 class InvalidEventError(ValueError):
@@ -76,6 +83,20 @@ def validate_event(kind: Any, payload: Any) -> None:
             raise InvalidEventError("turn_bad_role")
         if not isinstance(payload.get("text"), str):
             raise InvalidEventError("turn_text_not_string")
+    elif kind == "supervision":
+        _check_supervision(payload)
+
+
+def _check_supervision(payload: Mapping[str, Any]) -> None:
+    action = payload.get("action")
+    if action not in SUPERVISION_ACTIONS:
+        raise InvalidEventError("supervision_bad_action")
+    by = payload.get("by")
+    if action not in _UNATTRIBUTED_ACTIONS and (not isinstance(by, str) or not by.strip()):
+        raise InvalidEventError("supervision_without_account")
+    if action == "whisper" and not (isinstance(payload.get("text"), str)
+                                    and payload["text"].strip()):
+        raise InvalidEventError("supervision_whisper_without_text")
 
 
 def _encode_at(at: datetime) -> str:
@@ -163,18 +184,46 @@ class CallEventSerializer:
 
 
 def normalize_outcome(outcome: Mapping[str, Any]) -> dict[str, Any]:
-    """The draft outcome in its stored shape: fields, missing_fields, escalation_reason,
-    recommended_next_action. Raise InvalidEventError if a part has the wrong type."""
+    """The draft outcome in its stored shape: fields, missing_fields, unconfirmed_fields,
+    escalation_reason, recommended_next_action, bookings. Raise InvalidEventError if a part
+    has the wrong type."""
     fields = outcome.get("fields", {})
     if not isinstance(fields, Mapping):
         raise InvalidEventError("outcome_fields_not_mapping")
     missing = outcome.get("missing_fields", [])
     if not isinstance(missing, list | tuple) or not all(isinstance(m, str) for m in missing):
         raise InvalidEventError("outcome_missing_fields_not_list")
-    result: dict[str, Any] = {"fields": dict(fields), "missing_fields": list(missing)}
+    unconfirmed = outcome.get("unconfirmed_fields", [])
+    if not isinstance(unconfirmed, list | tuple) or not all(
+            isinstance(m, str) for m in unconfirmed):
+        raise InvalidEventError("outcome_unconfirmed_fields_not_list")
+    result: dict[str, Any] = {"fields": dict(fields), "missing_fields": list(missing),
+                              "unconfirmed_fields": list(unconfirmed)}
     for name in ("escalation_reason", "recommended_next_action"):
         value = outcome.get(name)
         if value is not None and not isinstance(value, str):
             raise InvalidEventError(f"outcome_{name}_not_string")
         result[name] = value
+    result["bookings"] = [_booking(b) for b in outcome.get("bookings") or []]
     return result
+
+
+def _booking(booking: Any) -> dict[str, Any]:
+    """A confirmed booking as the checklist records it: kind, reference, when, at."""
+    if not isinstance(booking, Mapping):
+        raise InvalidEventError("outcome_booking_not_mapping")
+    kind, reference = booking.get("kind"), booking.get("reference")
+    if kind not in ("appointment", "callback"):
+        raise InvalidEventError("outcome_booking_bad_kind")
+    if not isinstance(reference, str) or not reference:
+        raise InvalidEventError("outcome_booking_bad_reference")
+    when = booking.get("when")
+    if when is not None and not isinstance(when, str):
+        raise InvalidEventError("outcome_booking_bad_when")
+    try:
+        at = datetime.fromisoformat(str(booking.get("at", "")))
+    except ValueError:
+        raise InvalidEventError("outcome_booking_bad_timestamp") from None
+    if at.tzinfo is None:
+        raise InvalidEventError("outcome_booking_bad_timestamp")
+    return {"kind": kind, "reference": reference, "when": when, "at": at.isoformat()}

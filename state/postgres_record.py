@@ -1,4 +1,5 @@
-"""The system of record in Postgres (asyncpg pool). Every SQL statement of the project is here.
+"""The system of record in Postgres (asyncpg pool): the writer's and review's SQL is here; the
+console's reads are in state/console_queries.py, its accounts in state/accounts.py.
 
 Rows that come from the live stream are keyed by (call_id, seq) and inserted with
 ON CONFLICT DO NOTHING, so a writer that dies after committing and before moving its cursor
@@ -8,12 +9,49 @@ simply writes the same rows again to no effect.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
+
+from state.record_rows import (
+    CallBatch,
+    CallRow,
+    EventRow,
+    OutcomeConflictError,
+    OutcomeDraft,
+    OutcomeNotFoundError,
+    RetentionCounts,
+    TurnRow,
+)
+from state.record_sql import (
+    COUNT_ROWS,
+    ENSURE_CALL,
+    GET_BOOKINGS,
+    GET_CALL,
+    GET_EVENTS,
+    GET_OUTCOME,
+    GET_OUTCOME_FOR_UPDATE,
+    GET_RECENT_TURNS,
+    GET_REVISIONS,
+    GET_TURNS,
+    INSERT_BOOKING,
+    INSERT_EVENT,
+    INSERT_REVISION,
+    INSERT_TURN,
+    LIST_CALLS,
+    MAX_SEQ,
+    RETENTION_COUNT,
+    RETENTION_DELETE_EVENTS,
+    RETENTION_DELETE_TURNS,
+    RETENTION_MARK_CALLS,
+    RETENTION_SELECT,
+    RETENTION_SELECT_FOR_UPDATE,
+    UPDATE_OUTCOME,
+    UPSERT_CALL,
+    UPSERT_DRAFT_OUTCOME,
+)
 
 # Errors meaning "Postgres is not reachable now": retry later, the events wait in Redis.
 PG_UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -40,192 +78,6 @@ def is_row_error(exc: BaseException) -> bool:
 
 OUTCOME_TOP_LEVEL = ("escalation_reason", "recommended_next_action")
 
-# --- SQL ---------------------------------------------------------------------------------------
-
-UPSERT_CALL = """
-INSERT INTO calls (call_id, room, worker_id, status, caller_number, playbook, metadata,
-                   retention_days, recording_uri, started_at, ended_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, COALESCE($10, now()), $11)
-ON CONFLICT (call_id) DO UPDATE SET
-    room = CASE WHEN EXCLUDED.room <> '' THEN EXCLUDED.room ELSE calls.room END,
-    worker_id = COALESCE(EXCLUDED.worker_id, calls.worker_id),
-    status = EXCLUDED.status,
-    caller_number = COALESCE(EXCLUDED.caller_number, calls.caller_number),
-    playbook = COALESCE(EXCLUDED.playbook, calls.playbook),
-    metadata = EXCLUDED.metadata,
-    retention_days = COALESCE(EXCLUDED.retention_days, calls.retention_days),
-    recording_uri = CASE WHEN calls.purged_at IS NULL
-                         THEN COALESCE(EXCLUDED.recording_uri, calls.recording_uri) END,
-    ended_at = COALESCE(EXCLUDED.ended_at, calls.ended_at),
-    updated_at = now()
-"""
-
-ENSURE_CALL = "INSERT INTO calls (call_id) VALUES ($1) ON CONFLICT (call_id) DO NOTHING"
-
-INSERT_TURN = """
-INSERT INTO transcript_turns (call_id, seq, role, text, at) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (call_id, seq) DO NOTHING
-"""
-
-INSERT_EVENT = """
-INSERT INTO call_events (call_id, seq, kind, payload, at) VALUES ($1, $2, $3, $4::jsonb, $5)
-ON CONFLICT (call_id, seq) DO NOTHING
-"""
-
-# a replayed older draft never overwrites a newer one, and never an operator's edit
-UPSERT_DRAFT_OUTCOME = """
-INSERT INTO outcomes (call_id, fields, missing_fields, escalation_reason,
-                      recommended_next_action, source_seq)
-VALUES ($1, $2::jsonb, $3::jsonb, $4, $5, $6)
-ON CONFLICT (call_id) DO UPDATE SET
-    fields = EXCLUDED.fields,
-    missing_fields = EXCLUDED.missing_fields,
-    escalation_reason = EXCLUDED.escalation_reason,
-    recommended_next_action = EXCLUDED.recommended_next_action,
-    source_seq = EXCLUDED.source_seq,
-    updated_at = now()
-WHERE outcomes.revision = 0 AND outcomes.approval_status = 'draft'
-  AND COALESCE(outcomes.source_seq, 0) < COALESCE(EXCLUDED.source_seq, 0)
-"""
-
-LIST_CALLS = """
-SELECT c.call_id, c.room, c.status, c.started_at, c.ended_at, c.playbook,
-       o.approval_status, o.escalation_reason,
-       (SELECT count(*) FROM transcript_turns t WHERE t.call_id = c.call_id) AS turns
-FROM calls c LEFT JOIN outcomes o USING (call_id)
-WHERE ($1::text IS NULL OR o.approval_status = $1 OR ($1 = 'none' AND o.call_id IS NULL))
-ORDER BY c.started_at DESC, c.call_id
-LIMIT $2
-"""
-
-GET_CALL = "SELECT * FROM calls WHERE call_id = $1"
-GET_TURNS = "SELECT seq, role, text, at FROM transcript_turns WHERE call_id = $1 ORDER BY seq"
-GET_RECENT_TURNS = """
-SELECT seq, role, text, at FROM
-  (SELECT * FROM transcript_turns WHERE call_id = $1 ORDER BY seq DESC LIMIT $2) recent
-ORDER BY seq
-"""
-GET_EVENTS = "SELECT seq, kind, payload, at FROM call_events WHERE call_id = $1 ORDER BY seq"
-GET_OUTCOME = "SELECT * FROM outcomes WHERE call_id = $1"
-GET_OUTCOME_FOR_UPDATE = "SELECT * FROM outcomes WHERE call_id = $1 FOR UPDATE"
-GET_REVISIONS = """
-SELECT revision, action, changed_by, changed_at, before, after
-FROM outcome_revisions WHERE call_id = $1 ORDER BY revision
-"""
-MAX_SEQ = """
-SELECT GREATEST((SELECT max(seq) FROM transcript_turns WHERE call_id = $1),
-                (SELECT max(seq) FROM call_events WHERE call_id = $1))
-"""
-COUNT_ROWS = """
-SELECT (SELECT count(*) FROM transcript_turns WHERE call_id = $1)
-     + (SELECT count(*) FROM call_events WHERE call_id = $1)
-"""
-
-UPDATE_OUTCOME = """
-UPDATE outcomes SET fields = $2::jsonb, missing_fields = $3::jsonb, escalation_reason = $4,
-    recommended_next_action = $5, approval_status = $6, approved_by = $7, approved_at = $8,
-    revision = $9, updated_at = now()
-WHERE call_id = $1
-"""
-INSERT_REVISION = """
-INSERT INTO outcome_revisions (call_id, revision, action, changed_by, changed_at, before, after)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)
-"""
-
-# calls whose transcript is older than their retention: the playbook's days unless overridden
-RETENTION_SCOPE = """
-FROM calls c
-WHERE c.purged_at IS NULL
-  AND c.started_at < $1::timestamptz
-                     - make_interval(days => COALESCE($2::int, c.retention_days, $3::int))
-"""
-RETENTION_COUNT = f"""
-SELECT count(*) AS calls,
-       coalesce(sum((SELECT count(*) FROM transcript_turns t WHERE t.call_id = c.call_id)), 0)
-         AS turns,
-       coalesce(sum((SELECT count(*) FROM call_events e WHERE e.call_id = c.call_id)), 0)
-         AS events,
-       count(c.recording_uri) AS audio_refs
-{RETENTION_SCOPE}
-"""
-RETENTION_SELECT_FOR_UPDATE = f"SELECT c.call_id {RETENTION_SCOPE} FOR UPDATE"
-RETENTION_DELETE_TURNS = "DELETE FROM transcript_turns WHERE call_id = ANY($1::text[])"
-RETENTION_DELETE_EVENTS = "DELETE FROM call_events WHERE call_id = ANY($1::text[])"
-RETENTION_MARK_CALLS = """
-UPDATE calls SET recording_uri = NULL, purged_at = $2, updated_at = now()
-WHERE call_id = ANY($1::text[])
-"""
-
-
-# --- rows --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CallRow:
-    call_id: str
-    room: str = ""
-    worker_id: str | None = None
-    status: str = "active"
-    caller_number: str | None = None
-    playbook: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    retention_days: int | None = None
-    recording_uri: str | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class TurnRow:
-    seq: int
-    role: str
-    text: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class EventRow:
-    seq: int
-    kind: str
-    payload: Mapping[str, Any]
-    at: datetime
-
-
-@dataclass(frozen=True)
-class OutcomeDraft:
-    fields: Mapping[str, Any]
-    missing_fields: Sequence[str]
-    escalation_reason: str | None
-    recommended_next_action: str | None
-    source_seq: int | None = None
-
-
-@dataclass
-class CallBatch:
-    """What one transaction writes for one call."""
-
-    call: CallRow | None
-    call_id: str
-    turns: list[TurnRow] = field(default_factory=list)
-    events: list[EventRow] = field(default_factory=list)
-    outcome: OutcomeDraft | None = None
-
-    def __len__(self) -> int:
-        return len(self.turns) + len(self.events) + (1 if self.outcome else 0)
-
-
-@dataclass(frozen=True)
-class RetentionCounts:
-    calls: int
-    turns: int
-    events: int
-    audio_refs: int
-
-
-class OutcomeNotFoundError(LookupError):
-    """The call has no outcome yet."""
-
-
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
@@ -242,7 +94,13 @@ def _call_args(call: CallRow) -> tuple[Any, ...]:
 
 def _outcome_args(call_id: str, draft: OutcomeDraft) -> tuple[Any, ...]:
     return (call_id, _dumps(dict(draft.fields)), _dumps(list(draft.missing_fields)),
-            draft.escalation_reason, draft.recommended_next_action, draft.source_seq)
+            draft.escalation_reason, draft.recommended_next_action, draft.source_seq,
+            _dumps(list(draft.unconfirmed_fields)))
+
+
+def _booking_args(call_id: str, draft: OutcomeDraft) -> list[tuple[Any, ...]]:
+    return [(call_id, str(b["reference"]), str(b["kind"]), b.get("when"),
+             datetime.fromisoformat(str(b["at"]))) for b in draft.bookings]
 
 
 def outcome_snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -251,6 +109,7 @@ def outcome_snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "fields": _loads(row["fields"]),
         "missing_fields": _loads(row["missing_fields"]),
+        "unconfirmed_fields": _loads(row["unconfirmed_fields"]),
         "escalation_reason": row["escalation_reason"],
         "recommended_next_action": row["recommended_next_action"],
         "approval_status": row["approval_status"],
@@ -283,7 +142,8 @@ class PostgresRecordStore:
             await self._write_call(conn, batch)
             if batch.turns:
                 await conn.executemany(INSERT_TURN, [
-                    (batch.call_id, t.seq, t.role, t.text, t.at) for t in batch.turns])
+                    (batch.call_id, t.seq, t.role, t.text, t.at, t.interrupted)
+                    for t in batch.turns])
             if batch.events:
                 await conn.executemany(INSERT_EVENT, [
                     (batch.call_id, e.seq, e.kind, _dumps(dict(e.payload)), e.at)
@@ -291,6 +151,9 @@ class PostgresRecordStore:
             if batch.outcome is not None:
                 await conn.execute(UPSERT_DRAFT_OUTCOME,
                                    *_outcome_args(batch.call_id, batch.outcome))
+                if batch.outcome.bookings:
+                    await conn.executemany(INSERT_BOOKING,
+                                           _booking_args(batch.call_id, batch.outcome))
 
     async def write_batch_rowwise(self, batch: CallBatch) -> list[tuple[int, str]]:
         """Like write_batch, but each row in its own savepoint: returns (seq, error class) of
@@ -305,7 +168,7 @@ class PostgresRecordStore:
                     raise
                 await conn.execute(ENSURE_CALL, batch.call_id)
             rows: list[tuple[int, str, tuple[Any, ...]]] = [
-                (t.seq, INSERT_TURN, (batch.call_id, t.seq, t.role, t.text, t.at))
+                (t.seq, INSERT_TURN, (batch.call_id, t.seq, t.role, t.text, t.at, t.interrupted))
                 for t in batch.turns]
             rows += [(e.seq, INSERT_EVENT,
                       (batch.call_id, e.seq, e.kind, _dumps(dict(e.payload)), e.at))
@@ -313,6 +176,8 @@ class PostgresRecordStore:
             if batch.outcome is not None:
                 rows.append((batch.outcome.source_seq or 0, UPSERT_DRAFT_OUTCOME,
                              _outcome_args(batch.call_id, batch.outcome)))
+                rows += [(batch.outcome.source_seq or 0, INSERT_BOOKING, args)
+                         for args in _booking_args(batch.call_id, batch.outcome)]
             for seq, sql, args in rows:
                 try:
                     async with conn.transaction():
@@ -366,6 +231,7 @@ class PostgresRecordStore:
             events = await conn.fetch(GET_EVENTS, call_id)
             outcome = await conn.fetchrow(GET_OUTCOME, call_id)
             revisions = await conn.fetch(GET_REVISIONS, call_id)
+            bookings = await conn.fetch(GET_BOOKINGS, call_id)
         return {
             "call": {
                 "call_id": call["call_id"], "room": call["room"], "worker_id": call["worker_id"],
@@ -377,11 +243,13 @@ class PostgresRecordStore:
                 "purged_at": _iso(call["purged_at"]),
             },
             "turns": [{"seq": int(t["seq"]), "role": t["role"], "text": t["text"],
-                       "at": _iso(t["at"])} for t in turns],
+                       "at": _iso(t["at"]), "interrupted": bool(t["interrupted"])}
+                      for t in turns],
             "events": [{"seq": int(e["seq"]), "kind": e["kind"], "payload": _loads(e["payload"]),
                         "at": _iso(e["at"])} for e in events],
             "outcome": None if outcome is None else {
                 **outcome_snapshot(outcome), "revision": int(outcome["revision"]),
+                "version": int(outcome["version"]),
                 "source_seq": outcome["source_seq"],
                 "created_at": _iso(outcome["created_at"]),
                 "updated_at": _iso(outcome["updated_at"]),
@@ -391,6 +259,9 @@ class PostgresRecordStore:
                 "changed_by": r["changed_by"], "changed_at": _iso(r["changed_at"]),
                 "before": _loads(r["before"]), "after": _loads(r["after"]),
             } for r in revisions],
+            "bookings": [{"reference": b["reference"], "kind": b["kind"],
+                          "when": b["booked_for"], "at": _iso(b["booked_at"])}
+                         for b in bookings],
         }
 
     # --- review --------------------------------------------------------------------------------
@@ -399,15 +270,21 @@ class PostgresRecordStore:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(ENSURE_CALL, call_id)
             await conn.execute(UPSERT_DRAFT_OUTCOME, *_outcome_args(call_id, draft))
+            if draft.bookings:
+                await conn.executemany(INSERT_BOOKING, _booking_args(call_id, draft))
 
     async def revise_outcome(self, call_id: str, action: str, by: str, at: datetime,
-                             change: Any) -> tuple[dict[str, Any], bool]:
+                             change: Any, *, expected_version: int | None = None
+                             ) -> tuple[dict[str, Any], bool]:
         """Apply `change(snapshot) -> new snapshot | None` under a row lock; a new snapshot is
-        saved with a revision row (who, when, before, after). Returns (snapshot, changed)."""
+        saved with a revision row (who, when, before, after). Returns (snapshot, changed).
+        With `expected_version`, raise OutcomeConflictError if the row has moved on since."""
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(GET_OUTCOME_FOR_UPDATE, call_id)
             if row is None:
                 raise OutcomeNotFoundError(call_id)
+            if expected_version is not None and int(row["version"]) != expected_version:
+                raise OutcomeConflictError(int(row["version"]))
             before = outcome_snapshot(row)
             after: dict[str, Any] | None = change(before)
             if after is None or after == before:
@@ -418,7 +295,8 @@ class PostgresRecordStore:
                 UPDATE_OUTCOME, call_id, _dumps(after["fields"]), _dumps(after["missing_fields"]),
                 after["escalation_reason"], after["recommended_next_action"],
                 after["approval_status"], after["approved_by"],
-                datetime.fromisoformat(approved_at) if approved_at else None, revision)
+                datetime.fromisoformat(approved_at) if approved_at else None, revision,
+                _dumps(after.get("unconfirmed_fields", [])))
             await conn.execute(INSERT_REVISION, call_id, revision, action, by, at,
                                _dumps(before), _dumps(after))
             return after, True
@@ -431,6 +309,14 @@ class PostgresRecordStore:
             row = await conn.fetchrow(RETENTION_COUNT, now, days, default_days)
         return RetentionCounts(int(row["calls"]), int(row["turns"]), int(row["events"]),
                                int(row["audio_refs"]))
+
+    async def retention_call_ids(self, now: datetime, days: int | None,
+                                 default_days: int) -> list[str]:
+        """The calls `retention_purge` with the same arguments would purge (their audio is
+        deleted first, so a failed deletion leaves the reference for the next run)."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(RETENTION_SELECT, now, days, default_days)
+        return [str(r["call_id"]) for r in rows]
 
     async def retention_purge(self, now: datetime, days: int | None,
                               default_days: int) -> RetentionCounts:
@@ -445,3 +331,22 @@ class PostgresRecordStore:
                 await conn.execute(RETENTION_MARK_CALLS, ids, now)
         return RetentionCounts(int(counts_row["calls"]), int(counts_row["turns"]),
                                int(counts_row["events"]), int(counts_row["audio_refs"]))
+
+
+# rows and errors live in state.record_rows; importers of this module may keep using them here
+__all__ = [
+    "OUTCOME_TOP_LEVEL",
+    "PG_UNAVAILABLE",
+    "CallBatch",
+    "CallRow",
+    "EventRow",
+    "OutcomeConflictError",
+    "OutcomeDraft",
+    "OutcomeNotFoundError",
+    "PostgresRecordStore",
+    "RetentionCounts",
+    "TurnRow",
+    "create_pool",
+    "is_row_error",
+    "outcome_snapshot",
+]

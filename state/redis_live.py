@@ -108,7 +108,14 @@ def _opt_text(value: Any) -> str | None:
 # mode "next": seq = max(counter + 1, desired); the desired floor keeps seqs monotonic even if
 # Redis lost the counter (restart without persistence) while the recorder remembers it.
 # mode "fixed": re-append an entry whose seq was assigned before (replay after data loss).
+# KEYS[5]: the call hash; ARGV[9]: the writing worker (empty: unfenced). Returns -1, writing
+# nothing, when the call's worker is another one: a job that froze past its lease and was
+# replaced must not add to the call it no longer holds.
 _APPEND_LUA = """
+if ARGV[9] ~= '' then
+  local holder = redis.call('HGET', KEYS[5], 'worker')
+  if holder and holder ~= ARGV[9] then return -1 end
+end
 local token = ARGV[2]
 if token ~= '' then
   local done = redis.call('HGET', KEYS[3], token)
@@ -129,6 +136,15 @@ redis.call('XADD', KEYS[1], '*', 'v', ARGV[5], 'seq', seq, 'kind', ARGV[6], 'at'
 if token ~= '' then redis.call('HSET', KEYS[3], token, seq) end
 redis.call('SADD', KEYS[4], ARGV[1])
 return seq
+"""
+
+# KEYS: call hash, target hash   ARGV: writing worker, then field, value pairs. Returns 0,
+# writing nothing, when the call's worker is another one (see _APPEND_LUA), else 1.
+_FENCED_HSET_LUA = """
+local holder = redis.call('HGET', KEYS[1], 'worker')
+if holder and holder ~= ARGV[1] then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1
 """
 
 # KEYS: hb, call hash   ARGV: worker, ttl_ms, now_ms
@@ -210,6 +226,7 @@ class RedisLiveState:
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self._append = client.register_script(_APPEND_LUA)
+        self._fenced_hset_script = client.register_script(_FENCED_HSET_LUA)
         self._heartbeat = client.register_script(_HEARTBEAT_LUA)
         self._claim = client.register_script(_CLAIM_LUA)
         self._ack = client.register_script(_ACK_LUA)
@@ -239,10 +256,24 @@ class RedisLiveState:
         existed, seq = results[0], results[-1]
         return bool(existed), int(seq or 0)
 
-    async def set_fields(self, call_id: str, fields: Mapping[str, str]) -> None:
-        if fields:
-            mapping: dict[Any, Any] = dict(fields)
-            await self.client.hset(call_key(call_id), mapping=mapping)
+    async def set_fields(self, call_id: str, fields: Mapping[str, str], *,
+                         owner: str = "") -> bool:
+        """False, writing nothing, when `owner` is given and the call has another worker."""
+        if not fields:
+            return True
+        if owner:
+            return await self._fenced_hset(call_key(call_id), call_key(call_id), owner,
+                                           dict(fields))
+        mapping: dict[Any, Any] = dict(fields)
+        await self.client.hset(call_key(call_id), mapping=mapping)
+        return True
+
+    async def _fenced_hset(self, call_hash: str, target: str, owner: str,
+                           mapping: Mapping[str, str]) -> bool:
+        args: list[str] = [owner]
+        for key, value in mapping.items():
+            args += [key, value]
+        return bool(await self._fenced_hset_script(keys=[call_hash, target], args=args))
 
     async def get_call(self, call_id: str) -> dict[str, str]:
         raw = await self.client.hgetall(call_key(call_id))
@@ -262,11 +293,18 @@ class RedisLiveState:
 
     # --- slots --------------------------------------------------------------------------------
 
-    async def save_slots(self, call_id: str, slots: Mapping[str, Mapping[str, Any]]) -> None:
-        if slots:
-            await self.client.hset(slots_key(call_id), mapping={
-                name: json.dumps(dict(slot), separators=(",", ":")) for name, slot in slots.items()
-            })
+    async def save_slots(self, call_id: str, slots: Mapping[str, Mapping[str, Any]], *,
+                         owner: str = "") -> bool:
+        """False, writing nothing, when `owner` is given and the call has another worker."""
+        if not slots:
+            return True
+        encoded = {name: json.dumps(dict(slot), separators=(",", ":"))
+                   for name, slot in slots.items()}
+        if owner:
+            return await self._fenced_hset(call_key(call_id), slots_key(call_id), owner, encoded)
+        mapping: dict[Any, Any] = dict(encoded)
+        await self.client.hset(slots_key(call_id), mapping=mapping)
+        return True
 
     async def load_slots(self, call_id: str) -> dict[str, dict[str, Any]]:
         raw = await self.client.hgetall(slots_key(call_id))
@@ -283,12 +321,14 @@ class RedisLiveState:
     # --- events -------------------------------------------------------------------------------
 
     async def append(self, call_id: str, fields: Mapping[str, str], *, desired_seq: int,
-                     token: str = "", fixed: bool = False) -> int:
-        """Append one encoded event (fields without `seq`); returns the seq Redis assigned."""
+                     token: str = "", fixed: bool = False, owner: str = "") -> int:
+        """Append one encoded event (fields without `seq`); returns the seq Redis assigned,
+        or -1 (nothing written) when `owner` is given and the call has another worker."""
         seq = await self._append(
-            keys=[events_key(call_id), seq_key(call_id), ops_key(call_id), DIRTY_INDEX],
+            keys=[events_key(call_id), seq_key(call_id), ops_key(call_id), DIRTY_INDEX,
+                  call_key(call_id)],
             args=[call_id, token, desired_seq, "fixed" if fixed else "next", fields["v"],
-                  fields["kind"], fields["at"], fields["payload"]],
+                  fields["kind"], fields["at"], fields["payload"], owner],
         )
         return int(seq)
 

@@ -37,7 +37,7 @@ from state.postgres_record import (
     TurnRow,
     is_row_error,
 )
-from state.protocols import TURN
+from state.protocols import TURN, LiveCallState, RecordStore
 from state.redis_live import REDIS_UNAVAILABLE, RawEntry, RedisLiveState
 from state.tasks import cancel_and_wait
 
@@ -93,7 +93,7 @@ def call_row_from_hash(call_id: str, fields: Mapping[str, str]) -> CallRow | Non
 class RecordWriter:
     """Moves events from Redis to Postgres; owns one background task."""
 
-    def __init__(self, live: RedisLiveState, store: PostgresRecordStore, *,
+    def __init__(self, live: LiveCallState, store: RecordStore, *,
                  settings: WriterSettings | None = None, writer_id: str | None = None) -> None:
         self.live = live
         self.store = store
@@ -213,7 +213,8 @@ class RecordWriter:
             last_seq = max(last_seq, seq)
             if event.kind == TURN:
                 batch.turns.append(TurnRow(seq, str(event.payload["role"]),
-                                           str(event.payload["text"]), event.at))
+                                           str(event.payload["text"]), event.at,
+                                           event.payload.get("interrupted") is True))
                 continue
             batch.events.append(EventRow(seq, event.kind, event.payload, event.at))
             if event.kind == OUTCOME:
@@ -221,7 +222,8 @@ class RecordWriter:
                     fields=outcome["fields"], missing_fields=outcome["missing_fields"],
                     escalation_reason=outcome["escalation_reason"],
                     recommended_next_action=outcome["recommended_next_action"],
-                    source_seq=seq)
+                    source_seq=seq, unconfirmed_fields=outcome["unconfirmed_fields"],
+                    bookings=outcome["bookings"])
         return batch, last_seq
 
     async def _write(self, batch: CallBatch) -> None:

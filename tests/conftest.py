@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import pytest
+import pytest_asyncio
 from pydantic import SecretStr
 
 from devstack.livekit_sip import LiveKitSip
@@ -18,12 +20,36 @@ from sip.config import SipSettings
 from tests.integration.sip_stack import (
     SIP_AGENT_CALLED,
     SIP_AGENT_RESOURCE,
+    SIP_BOARD_RING_S,
     SIP_TRANSFER_TIMEOUT_S,
     SipAgentStack,
 )
+from tests.task_leaks import unfinished_tasks
 
 if TYPE_CHECKING:
     from devstack.local_call import LocalStack
+
+# a developer's .env must not change what a test (or an `intake` it starts) sees
+os.environ["INTAKE_ENV_FILE"] = ""
+
+
+# ---- every test: no asyncio task may outlive it -----------------------------------------------
+
+LEAK_GRACE_S = 2.0
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def no_leaked_tasks(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Fail a test that leaves asyncio tasks running: every background task needs an owner
+    that cancels it. Tasks of session fixtures started before the test are not its own."""
+    before = asyncio.all_tasks()
+    yield
+    leaked = await unfinished_tasks(before, LEAK_GRACE_S)
+    if leaked:
+        names = sorted(t.get_name() + ": " + repr(t.get_coro()) for t in leaked)
+        for task in leaked:
+            task.cancel()
+        pytest.fail(f"{request.node.nodeid} leaked asyncio tasks: {names}", pytrace=False)
 
 
 class _Server(Protocol):
@@ -86,7 +112,7 @@ def sip_stack_redis() -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="session")
 def sip_livekit_server(sip_stack_redis: RedisServer) -> Iterator[LiveKitServer]:
-    """livekit-server (dev keys devkey/secret) with Redis, so its SIP API is available."""
+    """livekit-server (the dev key pair) with Redis, so its SIP API is available."""
     yield from _running(
         LiveKitServer.on_free_ports(redis_address=f"127.0.0.1:{sip_stack_redis.port}"))
 
@@ -110,7 +136,10 @@ async def call_stack(postgres_server: PostgresServer) -> AsyncIterator[LocalStac
 
     placeholder = parse_scenario("name: placeholder\nturns:\n  - hangup: true\n")
     database_url = postgres_server.create_database(f"calls_{uuid.uuid4().hex[:12]}")
-    stack = LocalStack(scenario=placeholder, database_url=database_url, idle_processes=2)
+    # test calls are recorded like any call; their audio stays in a folder of this session
+    recordings = tempfile.mkdtemp(prefix="intake-test-recordings-")
+    stack = LocalStack(scenario=placeholder, database_url=database_url, idle_processes=2,
+                       worker_env={"INTAKE_RECORDING_DIR": recordings})
     await stack.start()
     try:
         yield stack
@@ -132,25 +161,32 @@ async def sip_agent_stack(postgres_server: PostgresServer) -> AsyncIterator[SipA
     from devstack.paths import project_root
     from realtime_simulator import load_scenario
     from sip.config import LiveKitCredentials, OutboundTrunkSettings
-    from sip.livekit_provisioning import LiveKitSipControl, plan_livekit
+    from sip.livekit_provisioning import plan_livekit
+    from sip.livekit_sip_api import LiveKitSipControl
     from sip.plan import apply_plan
-    from sip.sipp.phone import free_udp_port
+    from testbed.sipp.phone import free_udp_port
 
     scenario = load_scenario(project_root() / "scenarios" / "sip_agent_call.yaml")
     # logs of its own: other stacks on this machine write to the default log folder
     log_dir = Path(tempfile.mkdtemp(prefix="intake-sip-agent-"))
     phone_port = free_udp_port()
     database_url = postgres_server.create_database(f"sipcalls_{uuid.uuid4().hex[:12]}")
-    # the example playbook, with a transfer that gives up ringing sooner (tests wait on it)
+    # the example playbook, with a transfer and a board ring that give up sooner (tests wait)
     yaml = YAML(typ="safe")
     playbook = yaml.load(DEFAULT_PLAYBOOK.read_text())
     playbook["transfer"]["answer_timeout_seconds"] = SIP_TRANSFER_TIMEOUT_S
+    playbook["transfer"]["board_ring_seconds"] = SIP_BOARD_RING_S
+    # outbound tests dial whenever they run: the business calls around the clock, and each
+    # test picks a lead whose local time is inside 8:00-21:00 (sip_stack.callable_lead)
+    playbook["outbound"]["calling_hours"] = {day: "00:00-23:59" for day in (
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
     playbook_path = log_dir / "playbook.yaml"
     with playbook_path.open("w") as fh:
         yaml.dump(playbook, fh)
     stack = LocalStack(scenario=scenario, idle_processes=1, log_dir=log_dir,
                        database_url=database_url, playbook=playbook_path,
-                       worker_env={"SIP_RESOURCE_NAME": SIP_AGENT_RESOURCE})
+                       worker_env={"SIP_RESOURCE_NAME": SIP_AGENT_RESOURCE,
+                                   "INTAKE_RECORDING_DIR": str(log_dir / "recordings")})
     sip: LiveKitSip | None = None
     try:
         await stack.start()

@@ -6,7 +6,8 @@ from tools.booking import BookingBackend, HttpBookingBackend, LocalBookingBacken
 from tools.checklist import SlotChecklist
 from tools.context import EscalationRequest, IntakeUserdata
 from tools.escalation import EscalationGuard
-from tools.intake_tools import INTAKE_TOOLS, on_caller_turn
+from tools.guard_reply import on_caller_turn
+from tools.intake_tools import INTAKE_TOOLS
 from tools.playbook import Playbook, PlaybookError, load_playbook
 
 __all__ = [

@@ -4,6 +4,10 @@ A booking counts only when the backend says `confirmed` with a reference. Every 
 (timeout, HTTP error, malformed answer) is an unconfirmed result, never an exception, so the
 agent speaks a fallback ("someone will call you to set a time") and never claims a booking
 the backend did not confirm.
+
+With no calendar to ask (`CallbackRequestBackend`), every booking becomes a callback request:
+the result is `requested`, the request lands in the call's outcome, and a person confirms it.
+`LocalBookingBackend` confirms everything and is for development, the demo and tests only.
 """
 
 from __future__ import annotations
@@ -50,10 +54,16 @@ class BookingResult:
     confirmed: bool
     reference: str | None = None
     failure: str | None = None  # for logs: "timeout", "http_503", "rejected", ...
+    # taken down for a person to act on: nothing is confirmed, there is no reference
+    requested: bool = False
 
     @classmethod
     def unconfirmed(cls, failure: str) -> BookingResult:
         return cls(confirmed=False, reference=None, failure=failure)
+
+    @classmethod
+    def request_taken(cls) -> BookingResult:
+        return cls(confirmed=False, reference=None, failure="callback_only", requested=True)
 
 
 class BookingBackend(Protocol):
@@ -150,3 +160,25 @@ class LocalBookingBackend:
         reference = f"{self._prefix}-{next(self._counter):04d}"
         self.callbacks[reference] = request
         return BookingResult(confirmed=True, reference=reference)
+
+
+class CallbackRequestBackend:
+    """No calendar to ask: appointments and callbacks are requests a person confirms later.
+
+    Nothing here is ever `confirmed`; the tools record the request in the call's outcome and
+    tell the caller a person will call to confirm. What production uses when the playbook says
+    `booking: callback_only`; with a business API configured, callbacks still go to it.
+    """
+
+    def __init__(self, callbacks_to: BookingBackend | None = None) -> None:
+        self._callbacks_to = callbacks_to
+
+    async def book_appointment(self, request: AppointmentRequest) -> BookingResult:
+        return BookingResult.request_taken()
+
+    async def request_callback(self, request: CallbackRequest) -> BookingResult:
+        if self._callbacks_to is not None:
+            result = await self._callbacks_to.request_callback(request)
+            if result.confirmed:
+                return result
+        return BookingResult.request_taken()

@@ -10,7 +10,8 @@ Recommended next action, in order (first rule that holds wins):
 2. `send_followup`: the booking backend confirmed an appointment or callback (send the details),
    or the caller's preferred follow-up channel (the playbook's `followup_channel_field`) is
    anything but `phone` (send the follow-up in writing).
-3. `schedule_call`: complete, nothing booked, and the caller prefers a call (or said nothing).
+3. `schedule_call`: complete, nothing confirmed, and the caller prefers a call (or said
+   nothing), or a booking was only requested (a person calls to confirm it).
 """
 
 from __future__ import annotations
@@ -94,19 +95,27 @@ class EscalationRecord:
                 "turn": self.turn, "at": self.at.isoformat()}
 
 
+BookingStatus = Literal["confirmed", "requested"]
+
+
 @dataclass(frozen=True)
 class BookingRecord:
     kind: Literal["appointment", "callback"]
-    reference: str
+    reference: str | None  # the backend's, for a confirmed booking; None for a request
     when: str | None
     at: datetime
+    status: BookingStatus = "confirmed"  # requested: a person still has to confirm it
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "reference": self.reference, "when": self.when,
-                "at": self.at.isoformat()}
+                "at": self.at.isoformat(), "status": self.status}
 
 
 OnChange = Callable[[SlotChange], Awaitable[None]]
+# escalations and bookings, saved beside the slots under this reserved name so a replacement
+# agent restores them with the slots (a resumed call must end with the same outcome)
+EXTRAS_SLOT = "__extras__"
+OnExtras = Callable[[dict[str, Any]], Awaitable[None]]
 Clock = Callable[[], datetime]
 
 
@@ -118,9 +127,10 @@ class SlotChecklist:
     """The playbook's fields for one call. Mutations are async so `on_change` can persist."""
 
     def __init__(self, playbook: Playbook, *, on_change: OnChange | None = None,
-                 clock: Clock = _utc_now) -> None:
+                 clock: Clock = _utc_now, on_extras: OnExtras | None = None) -> None:
         self.playbook = playbook
         self.on_change = on_change
+        self.on_extras = on_extras
         self._clock = clock
         self._slots = {name: Slot(name) for name in playbook.fields}
         self.escalations: list[EscalationRecord] = []
@@ -168,8 +178,10 @@ class SlotChecklist:
         """The recommended next action, by the rule in this module's docstring."""
         if self.escalations or self.missing() or self.unconfirmed():
             return "human_review"
-        if self.bookings:
+        if any(b.status == "confirmed" for b in self.bookings):
             return "send_followup"
+        if self.bookings:
+            return "schedule_call"
         channel_field = self.playbook.followup_channel_field
         channel = self._slots[channel_field].value if channel_field else None
         if channel is not None and channel != "phone":
@@ -209,11 +221,28 @@ class SlotChecklist:
         self.escalations.append(record)
         return record
 
-    def record_booking(self, kind: Literal["appointment", "callback"], reference: str,
-                       when: str | None) -> BookingRecord:
-        record = BookingRecord(kind, reference, when, self._clock())
+    def record_booking(self, kind: Literal["appointment", "callback"], reference: str | None,
+                       when: str | None, *, status: BookingStatus = "confirmed"
+                       ) -> BookingRecord:
+        if status == "confirmed" and not reference:
+            raise ValueError("a confirmed booking needs the backend's reference")
+        record = BookingRecord(kind, reference, when, self._clock(), status)
         self.bookings.append(record)
         return record
+
+    def extras(self) -> dict[str, Any]:
+        return {"escalations": [e.to_dict() for e in self.escalations],
+                "bookings": [b.to_dict() for b in self.bookings]}
+
+    async def persist_extras(self) -> None:
+        """Save escalations and bookings (after `record_escalation` / `record_booking`)."""
+        if self.on_extras is None:
+            return
+        try:
+            await self.on_extras(self.extras())
+        except Exception:
+            # the live call goes on; the record keeps them in memory and in the outcome
+            logger.exception("escalations and bookings not saved")
 
     async def _apply(self, kind: ChangeKind, slot: Slot, previous: Slot) -> SlotChange:
         self._slots[slot.name] = slot
@@ -239,10 +268,10 @@ class SlotChecklist:
 
     @classmethod
     def from_snapshot(cls, playbook: Playbook, data: Mapping[str, Any], *,
-                      on_change: OnChange | None = None, clock: Clock = _utc_now
-                      ) -> SlotChecklist:
+                      on_change: OnChange | None = None, clock: Clock = _utc_now,
+                      on_extras: OnExtras | None = None) -> SlotChecklist:
         """Restore a checklist; slots for fields the playbook no longer has are dropped."""
-        checklist = cls(playbook, on_change=on_change, clock=clock)
+        checklist = cls(playbook, on_change=on_change, clock=clock, on_extras=on_extras)
         for name, slot in (data.get("slots") or {}).items():
             if name in checklist._slots:
                 checklist._slots[name] = Slot.from_dict(slot)
@@ -252,8 +281,22 @@ class SlotChecklist:
                 datetime.fromisoformat(e["at"])))
         for b in data.get("bookings") or []:
             checklist.bookings.append(BookingRecord(
-                b["kind"], b["reference"], b.get("when"), datetime.fromisoformat(b["at"])))
+                b["kind"], b.get("reference"), b.get("when"), datetime.fromisoformat(b["at"]),
+                b.get("status", "confirmed")))
         return checklist
+
+    @classmethod
+    def from_saved_slots(cls, playbook: Playbook, saved: Mapping[str, Mapping[str, Any]], *,
+                         on_change: OnChange | None = None,
+                         on_extras: OnExtras | None = None) -> SlotChecklist:
+        """The checklist a call's saved slots describe (`recorder_hook` and `extras_hook`
+        save them): a resumed call's, or a dead call's for the orphan watcher's outcome."""
+        slots = dict(saved)
+        extras = slots.pop(EXTRAS_SLOT, {})
+        return cls.from_snapshot(
+            playbook, {"slots": slots, "escalations": extras.get("escalations") or [],
+                       "bookings": extras.get("bookings") or []},
+            on_change=on_change, on_extras=on_extras)
 
     def outcome(self) -> dict[str, Any]:
         """The draft outcome for `CallRecorder.finish`."""
@@ -270,6 +313,15 @@ class SlotChecklist:
         }
 
 
+def extras_hook(recorder: CallRecorder) -> OnExtras:
+    """An `on_extras` that saves escalations and bookings beside the slots."""
+
+    async def on_extras(extras: dict[str, Any]) -> None:
+        await recorder.save_slot(EXTRAS_SLOT, extras)
+
+    return on_extras
+
+
 def recorder_hook(recorder: CallRecorder) -> OnChange:
     """An `on_change` that saves the slot and appends a `slot_changed` event."""
 
@@ -284,3 +336,15 @@ def recorder_hook(recorder: CallRecorder) -> OnChange:
         })
 
     return on_change
+
+
+def next_step(checklist: SlotChecklist) -> str:
+    """What the model should do next for the intake, as a short instruction."""
+    unconfirmed = checklist.unconfirmed()
+    if unconfirmed:
+        return f"Still to confirm by reading back: {', '.join(unconfirmed)}."
+    missing = checklist.missing()
+    if missing:
+        ask = checklist.playbook.fields[missing[0]].ask
+        return f"Next ask: \"{ask}\""
+    return "All required details are in. Offer an appointment or a callback, then wrap up."

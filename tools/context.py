@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from livekit.agents.voice import SpeechHandle
 
 from state.protocols import CallRecorder
 from tools.booking import BookingBackend
-from tools.checklist import SlotChecklist, recorder_hook
+from tools.checklist import SlotChecklist, extras_hook, recorder_hook
 from tools.escalation import EscalationGuard
 from tools.playbook import Playbook
 
@@ -31,6 +32,10 @@ class EscalationRequest:
     transfer_number: str  # E.164, from the playbook
     source: Literal["guard", "tool"]
     say: str  # what the agent tells the caller
+    # guard escalations: set once the caller heard `say` and the model's tool calls from the
+    # same turn ran (tools.guard_reply); transfer then, not earlier, or those calls are lost.
+    # None: the agent waits for the handoff line itself.
+    handoff_ready: asyncio.Event | None = field(default=None, compare=False)
 
 
 # Returns True when the transfer is under way; False (or an exception) makes the tools tell
@@ -59,6 +64,15 @@ class IntakeUserdata:
     # framework emits only once the reply has left its background-speech set.
     hold_reply_shields: bool = False
     shielded_replies: list[SpeechHandle] = field(default_factory=list)
+    # the guard's escalations (tools.guard_reply): what the turn's tool outputs carry back to
+    # the model, and when the handoff may go on
+    guard_note: str = ""
+    guard_note_turn: int = -1
+    handoff_ready: dict[str, asyncio.Event] = field(default_factory=dict)
+    tools_running: int = 0
+    last_tool_turn: int = -1
+    # what "now" is for the tools (business hours); tests fix it
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
         if self.call_start.tzinfo is None:
@@ -79,7 +93,8 @@ class IntakeUserdata:
     ) -> IntakeUserdata:
         """A fresh call: the checklist persists each change through the recorder when given."""
         checklist = SlotChecklist(
-            playbook, on_change=recorder_hook(recorder) if recorder is not None else None
+            playbook, on_change=recorder_hook(recorder) if recorder is not None else None,
+            on_extras=extras_hook(recorder) if recorder is not None else None,
         )
         return cls(
             playbook=playbook, checklist=checklist, booking=booking, call_id=call_id,

@@ -9,89 +9,31 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import dateparser
 import phonenumbers
 
+from tools.caller_input import (
+    DIGIT_WORDS,
+    MAX_INPUT_CHARS,
+    NormalizationError,
+    Normalized,
+    clean_text,
+    guard_input,
+    looks_like_instruction_override,
+    storable_text,
+)
+from tools.money import normalize_budget, parse_amounts
 from tools.playbook import FieldSpec
+from tools.spoken_dates import SpokenDate, resolve_spoken_date, week_of_phrase
 
-# A tool argument longer than this is not something a caller said in one breath.
-MAX_INPUT_CHARS = 1000
 # Dates further out than this are almost always a mishearing ("2052" for "the 25th").
 MAX_DAYS_AHEAD = 2 * 366
-
-_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_SPOKEN_DIGIT = {str(i): word for i, word in enumerate(_DIGIT_WORDS)}
+_SPOKEN_DIGIT = {str(i): word for i, word in enumerate(DIGIT_WORDS)}
 _WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-# Text that tries to steer the model instead of answering a question. Matched on a
-# casefolded, whitespace-collapsed copy; a hit rejects the value, the slot keeps its last one.
-_OVERRIDE_PATTERNS = re.compile(
-    r"\b(?:ignore|disregard|forget|override|bypass)\b(?:\W+\w+){0,4}?\W+"
-    r"(?:instructions?|prompts?|rules|directions|guidelines|programming)\b"
-    r"|\b(?:system|developer)\s+(?:prompt|message|mode|instructions?)\b"
-    r"|\byou\s+are\s+now\b|\bnew\s+instructions?\b|\bact\s+as\s+(?:an?|the|my)\b"
-    r"|\bpretend\s+(?:to\s+be|you\s+are)\b|\bjailbreak\b|\bdo\s+anything\s+now\b"
-    r"|</?\s*(?:system|assistant|user|tool)\s*>|\[/?inst\]|<\|im_(?:start|end)\|>",
-)
-
-
-class NormalizationError(ValueError):
-    """A value that can't go into the record. `spoken` is what the caller hears."""
-
-    def __init__(self, reason: str, spoken: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.spoken = spoken
-
-
-@dataclass(frozen=True)
-class Normalized:
-    value: str  # what the record keeps: E.164, ISO date, bucket or choice name, clean text
-    spoken: str  # how the agent reads it back
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------------------- input hygiene
-
-
-def clean_text(text: str) -> str:
-    """NFC; control and format characters removed (line breaks become spaces); spaces collapsed."""
-    text = unicodedata.normalize("NFC", text)
-    kept = []
-    for char in text:
-        category = unicodedata.category(char)
-        if char in "\t\n\r\v\f":
-            kept.append(" ")
-        elif category in ("Cc", "Cf", "Co", "Cs"):
-            continue
-        else:
-            kept.append(char)
-    return " ".join("".join(kept).split())
-
-
-def looks_like_instruction_override(text: str) -> bool:
-    """True when the text reads like an attempt to re-instruct the model."""
-    return bool(_OVERRIDE_PATTERNS.search(" ".join(text.casefold().split())))
-
-
-def guard_input(text: str, *, again: str = "Sorry, could you say that again?") -> str:
-    """Reject empty, oversized and instruction-override input; returns the cleaned text."""
-    if len(text) > MAX_INPUT_CHARS:
-        raise NormalizationError("input too long", "Sorry, could you give me the short version?")
-    cleaned = clean_text(text)
-    if not cleaned:
-        raise NormalizationError("empty input", again)
-    if looks_like_instruction_override(cleaned):
-        raise NormalizationError("instruction override", again)
-    return cleaned
-
 
 # ---------------------------------------------------------------------------- phone numbers
 
@@ -127,7 +69,7 @@ def _words_to_digits(text: str) -> str:
             continue
         digit = token if token.isdigit() else (
             "0" if token == "oh" else
-            str(_DIGIT_WORDS.index(token)) if token in _DIGIT_WORDS else None
+            str(DIGIT_WORDS.index(token)) if token in DIGIT_WORDS else None
         )
         if digit is not None:
             out.append(digit * repeat)
@@ -158,16 +100,27 @@ def spoken_digits(digits: str) -> str:
 # ---------------------------------------------------------------------------- dates
 
 
-def normalize_date(text: str, call_start: datetime, zone: ZoneInfo) -> Normalized:
+def normalize_date(text: str, call_start: datetime, zone: ZoneInfo,
+                   country: str = "US") -> Normalized:
     """A date resolved against the call's start in the business's time zone; never in the past.
 
     "next Friday", "tomorrow", "March 3rd", "the 15th": relative words count from the moment
-    the call started, as a clock on the business's wall reads it.
+    the call started, as a clock on the business's wall reads it. Holidays, "end of the
+    month", "in two weeks" and "the week of the 15th" are read by `tools.spoken_dates` and
+    come back with `details["read_back"]`: the agent names the date it resolved.
     """
     again = "Sorry, what date was that?"
     cleaned = guard_input(text, again=again)
     local_start = call_start.astimezone(zone)
     today = local_start.date()
+    spoken = resolve_spoken_date(cleaned.casefold(), today, country)
+    if spoken is not None:
+        return _spoken_date_value(spoken, today, again)
+    week_of = week_of_phrase(cleaned.casefold())
+    if week_of is not None:
+        anchor = normalize_date(week_of, call_start, zone, country)
+        return Normalized(anchor.value, f"the week of {anchor.spoken}",
+                          {"relation": "week_of", "read_back": True})
     phrase, weekday = _split_weekday(cleaned.casefold())
     day_only = _DAY_OF_MONTH.fullmatch(phrase)
     if day_only is not None:
@@ -189,6 +142,18 @@ def normalize_date(text: str, call_start: datetime, zone: ZoneInfo) -> Normalize
             "Which day did you mean?",
         )
     return Normalized(resolved.isoformat(), spoken_date(resolved))
+
+
+def _spoken_date_value(spoken: SpokenDate, today: date, again: str) -> Normalized:
+    if (spoken.day - today).days > MAX_DAYS_AHEAD:
+        raise NormalizationError("date too far ahead", again)
+    named = spoken_date(spoken.anchor)
+    if spoken.said_as[:1].isupper():  # a holiday: name it and its date
+        named = f"{spoken.said_as}, {named}"
+    said = {"before": f"before {named}", "after": f"after {named}"}.get(spoken.relation, named)
+    details = {"relation": spoken.relation, "anchor": spoken.anchor.isoformat(),
+               "said_as": spoken.said_as, "read_back": True}
+    return Normalized(spoken.day.isoformat(), said, details)
 
 
 # dateparser reads a bare "the 7th" as July; a lone day of the month is resolved here.
@@ -247,103 +212,6 @@ def ordinal(number: int) -> str:
         number % 10, "th"
     )
     return f"{number}{suffix}"
-
-
-# ---------------------------------------------------------------------------- money
-
-
-# Spoken amounts ("about two grand", "fifteen hundred") are parsed here because no
-# dependency of ours reads number words; the grammar is kept to what callers say about budgets.
-_UNITS = {word: i for i, word in enumerate((
-    *_DIGIT_WORDS, "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-    "seventeen", "eighteen", "nineteen",
-))}
-_TENS = {word: 10 * i for i, word in enumerate(
-    ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), start=2
-)}
-_THOUSANDS = {"thousand": 1_000, "grand": 1_000, "k": 1_000, "million": 1_000_000}
-_UNKNOWN_BUDGET = re.compile(
-    r"\b(?:not sure|unsure|no idea|don'?t know|dunno|unknown|no budget|not yet|depends)\b"
-)
-
-
-def parse_amounts(text: str) -> list[float]:
-    """Every money amount in the text: '$1,500' -> [1500], 'two to 3k' -> [2, 3000]."""
-    text = text.casefold().replace(",", "")
-    tokens = re.findall(r"\d+(?:\.\d+)?|[a-z]+", text)
-    amounts: list[float] = []
-    total = 0.0
-    current: float | None = None
-
-    def flush() -> None:
-        nonlocal total, current
-        if current is not None or total:
-            amounts.append(total + (current or 0.0))
-        total, current = 0.0, None
-
-    for index, token in enumerate(tokens):
-        following = tokens[index + 1] if index + 1 < len(tokens) else ""
-        if token[0].isdigit():
-            flush()
-            current = float(token)
-        elif token in _UNITS or token in _TENS:
-            value = float(_UNITS.get(token, _TENS.get(token, 0)))
-            if current is not None and current % 100 >= 20 and current % 10 == 0 and value < 10:
-                current += value  # "twenty five"
-            elif current is not None and current % 100 == 0 and current >= 100:
-                current += value  # "two hundred fifty"
-            else:
-                if current is not None:
-                    flush()
-                current = value
-        elif token in ("a", "an") and following in ("hundred", *_THOUSANDS):
-            current = 1.0
-        elif token == "couple":
-            current = 2.0
-        elif token == "few":
-            current = 3.0
-        elif token == "hundred":
-            current = (current if current is not None else 1.0) * 100
-        elif token in _THOUSANDS:
-            if current is None and not total:
-                continue
-            total += (current if current is not None else 1.0) * _THOUSANDS[token]
-            current = None
-        elif token in ("of", "dollars", "dollar", "bucks", "usd"):
-            continue
-        else:
-            flush()
-    flush()
-    return amounts
-
-
-def normalize_budget(text: str, spec: FieldSpec) -> Normalized:
-    """A budget bucket: amounts bucket by the playbook's thresholds (a range by its top)."""
-    again = "Sorry, roughly what budget do you have in mind?"
-    cleaned = guard_input(text, again=again)
-    buckets = spec.buckets or []
-    lowered = cleaned.casefold()
-    for name in spec.enum_values:
-        if re.fullmatch(rf"\W*{re.escape(name)}\W*", lowered):
-            return Normalized(name, name)
-    amounts = parse_amounts(cleaned)
-    if not amounts:
-        if spec.unknown_bucket and _UNKNOWN_BUDGET.search(lowered):
-            return Normalized(spec.unknown_bucket, "not sure yet")
-        raise NormalizationError("no amount", again)
-    # A caller's range tops out at what they are willing to spend, so bucket by its top.
-    amount = max(amounts)
-    for bucket in buckets:
-        if bucket.up_to is None or amount <= bucket.up_to:
-            spoken = f"about {_spoken_amount(amount)}"
-            return Normalized(bucket.name, spoken, {"amount": amount})
-    raise NormalizationError("no bucket", again)  # unreachable: the last bucket is unbounded
-
-
-def _spoken_amount(amount: float) -> str:
-    if amount >= 1000 and amount % 1000 == 0:
-        return f"{amount / 1000:g} thousand dollars"
-    return f"{amount:,.0f} dollars"
 
 
 # ---------------------------------------------------------------------------- enums, text
@@ -409,9 +277,18 @@ def normalize_field(
     if spec.type == "phone":
         return normalize_phone(text, region)
     if spec.type == "date":
-        return normalize_date(text, call_start, zone)
+        return normalize_date(text, call_start, zone, region)
     if spec.type == "money_range":
         return normalize_budget(text, spec)
     if spec.type == "enum":
         return normalize_enum(text, spec.choices or {})
     return normalize_free_text(text, spec.max_length)
+
+
+# the shared types and hygiene moved to tools.caller_input and tools.money; importers of
+# this module keep their names
+__all__ = ["MAX_INPUT_CHARS", "NormalizationError", "Normalized", "clean_text", "guard_input",
+           "looks_like_instruction_override", "normalize_budget", "normalize_date",
+           "normalize_enum", "normalize_field", "normalize_free_text", "normalize_phone", "ordinal",
+           "parse_amounts", "spoken_choices", "spoken_date", "spoken_digits", "spoken_phone",
+           "storable_text"]

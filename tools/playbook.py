@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
@@ -29,45 +25,38 @@ from pydantic import (
     model_validator,
 )
 
-FieldType = Literal["phone", "date", "money_range", "enum", "free_text"]
-EscalationCategory = Literal["pricing", "legal", "urgent", "human_request"]
-ESCALATION_CATEGORIES: tuple[EscalationCategory, ...] = (
-    "urgent", "human_request", "legal", "pricing",
-)  # priority order when one utterance matches several categories
-Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-WEEKDAYS: tuple[Weekday, ...] = (
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+from tools.business_hours import (
+    BusinessHours,
+    OpenInterval,
+    WeeklyHours,
+)
+from tools.call_settings import CallLimits, TransferSettings
+from tools.outbound_settings import (
+    LEGAL_CALLING_WINDOW,
+    OutboundSettings,
+    e164_number,
+)
+from tools.playbook_types import (
+    ESCALATION_CATEGORIES,
+    EscalationCategory,
+    FieldName,
+    FieldType,
+    PlaybookModel,
+    ShortText,
+    Text,
+    Weekday,
+    no_prices,
 )
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
-# Text the tools may speak verbatim must not carry prices: no tool may quote one.
-_MONEY_RE = re.compile(
-    r"[$€£]\s*\d|\b\d[\d,.]*\s*(?:dollars?|usd|bucks|euros?)\b", re.IGNORECASE
-)
-_HOURS_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
-
-
-def _no_prices(value: str) -> str:
-    if _MONEY_RE.search(value):
-        raise ValueError("must not contain prices (no tool may quote a price)")
-    return value
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BudgetBucket(_Model):
+class BudgetBucket(PlaybookModel):
     """A budget bucket: amounts up to `up_to` (inclusive) fall in it; the last has no bound."""
 
     name: FieldName
     up_to: float | None = Field(default=None, gt=0)
 
 
-class FieldSpec(_Model):
+class FieldSpec(PlaybookModel):
     type: FieldType
     required: bool = False
     confirm: bool = False  # read back and get a yes before the value counts
@@ -119,13 +108,29 @@ class FieldSpec(_Model):
         return []
 
 
-class EscalationTrigger(_Model):
+OneWord = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\W_]+$",
+                                            max_length=40)]
+
+
+class EscalationTrigger(PlaybookModel):
+    """Plain phrases a caller might say; the guard hears them in other word orders and forms
+    (see tools/escalation.py)."""
+
     phrases: list[ShortText] = Field(min_length=1)
+    # a phrase word also matches each of its synonyms: {burst: [broke, busted]}
+    synonyms: dict[OneWord, list[OneWord]] = Field(default_factory=dict)
+    # words inside these phrases never trigger the category ("smoke detector")
+    ignore: list[ShortText] = Field(default_factory=list)
     action: Literal["transfer", "follow_up"] = "transfer"
     say: Text  # what the agent says when this category triggers
 
+    @field_validator("say")
+    @classmethod
+    def _say_no_prices(cls, value: str) -> str:
+        return no_prices(value)
 
-class RecordingConsent(_Model):
+
+class RecordingConsent(PlaybookModel):
     required: bool
     text: Text | None = None
 
@@ -136,216 +141,36 @@ class RecordingConsent(_Model):
         return self
 
 
-@dataclass(frozen=True)
-class OpenInterval:
-    opens: time
-    closes: time
+class RecordingSettings(PlaybookModel):
+    # false: no audio is kept, and nothing said to callers may claim the call is recorded
+    enabled: bool = True
 
 
-class WeeklyHours(_Model):
-    """Per weekday "HH:MM-HH:MM" (24 h, business time zone) or "closed"; a missing day is closed."""
-
-    monday: str = "closed"
-    tuesday: str = "closed"
-    wednesday: str = "closed"
-    thursday: str = "closed"
-    friday: str = "closed"
-    saturday: str = "closed"
-    sunday: str = "closed"
-
-    @field_validator(*WEEKDAYS)
-    @classmethod
-    def _valid_hours(cls, value: str) -> str:
-        if value.strip().lower() != "closed":
-            _parse_interval(value)
-        return value
+# words that tell a caller the call is recorded ("recorded", "recording", "we record")
+_CLAIMS_RECORDING = re.compile(r"\brecord(ed|ing|s)?\b", re.IGNORECASE)
 
 
-class BusinessHours(_Model):
-    time_zone: str
-    weekly: WeeklyHours
-    note: str = ""
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
-        return value
-
-    @field_validator("note")
-    @classmethod
-    def _note_no_prices(cls, value: str) -> str:
-        return _no_prices(value)
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
-
-    def interval(self, weekday: int) -> OpenInterval | None:
-        """Opening hours on a weekday (0 = Monday), or None when closed."""
-        spec: str = getattr(self.weekly, WEEKDAYS[weekday])
-        if spec.strip().lower() == "closed":
-            return None
-        return _parse_interval(spec)
-
-    def is_open(self, at: datetime) -> bool:
-        local = at.astimezone(self.zone)
-        interval = self.interval(local.weekday())
-        return interval is not None and interval.opens <= local.time() < interval.closes
-
-    def spoken(self) -> str:
-        """Hours as a sentence, consecutive days with the same hours grouped."""
-        groups: list[tuple[int, int, OpenInterval | None]] = []
-        for day in range(7):
-            interval = self.interval(day)
-            if groups and groups[-1][2] == interval:
-                groups[-1] = (groups[-1][0], day, interval)
-            else:
-                groups.append((day, day, interval))
-        parts = []
-        for first, last, interval in groups:
-            days = WEEKDAYS[first].title()
-            if last > first:
-                days += f" to {WEEKDAYS[last].title()}"
-            if interval is None:
-                parts.append(f"closed {days}")
-            else:
-                parts.append(f"{days} {_spoken_time(interval.opens)} to "
-                             f"{_spoken_time(interval.closes)}")
-        return "We're open " + ", ".join(parts) + "."
-
-
-def _parse_interval(spec: str) -> OpenInterval:
-    match = _HOURS_RE.match(spec.strip())
-    if not match:
-        raise ValueError(f"expected 'HH:MM-HH:MM' or 'closed', got {spec!r}")
-    oh, om, ch, cm = (int(g) for g in match.groups())
-    try:
-        opens = time(oh, om)
-        closes = time(23, 59, 59) if (ch, cm) == (24, 0) else time(ch, cm)
-    except ValueError:
-        raise ValueError(f"not a valid time in {spec!r}") from None
-    if closes <= opens:
-        raise ValueError("closing time must be after opening time")
-    return OpenInterval(opens, closes)
-
-
-def _spoken_time(value: time) -> str:
-    hour = value.hour % 12 or 12
-    suffix = "AM" if value.hour < 12 else "PM"
-    return f"{hour} {suffix}" if value.minute == 0 else f"{hour}:{value.minute:02d} {suffix}"
-
-
-class Service(_Model):
+class Service(PlaybookModel):
     name: ShortText
     description: str = ""
 
     @field_validator("name", "description")
     @classmethod
-    def _no_prices(cls, value: str) -> str:
-        return _no_prices(value)
+    def no_prices(cls, value: str) -> str:
+        return no_prices(value)
 
 
-class ServiceArea(_Model):
+class ServiceArea(PlaybookModel):
     description: Text
     places: list[ShortText] = Field(default_factory=list)  # cities, ZIP codes
 
     @field_validator("description")
     @classmethod
-    def _no_prices(cls, value: str) -> str:
-        return _no_prices(value)
+    def no_prices(cls, value: str) -> str:
+        return no_prices(value)
 
 
-class CallLimits(_Model):
-    max_call_seconds: int = Field(ge=60, le=7200)
-    wrap_up_warning_seconds: int = Field(ge=10, le=600)  # lead time before max_call_seconds
-    idle_hangup_seconds: int = Field(ge=5, le=300)
-    wrap_up_say: Text = "We're nearly out of time, so let me make sure I have what I need."
-    idle_prompt: Text = "Are you still there?"  # said once before an idle hang-up
-    goodbye: Text = "Thanks for calling. Goodbye!"
-
-    @model_validator(mode="after")
-    def _warning_fits(self) -> CallLimits:
-        if self.wrap_up_warning_seconds >= self.max_call_seconds:
-            raise ValueError("wrap_up_warning_seconds must be less than max_call_seconds")
-        return self
-
-
-class TransferSettings(_Model):
-    """How a call is handed to a person at `transfer_number`."""
-
-    # warm: the caller holds while the agent dials the person, briefs them, then connects them;
-    # cold: a SIP REFER hands the caller's line over at once (no briefing, no way back)
-    mode: Literal["warm", "cold"] = "warm"
-    answer_timeout_seconds: int = Field(default=25, ge=5, le=120)
-    hold_message: Text = "Please hold for a moment while I get someone on the line."
-    # said to the caller when nobody answered; a callback is requested through the booking
-    # backend right after
-    no_answer_say: Text = ("I'm sorry, nobody from the team could pick up right now. I've asked "
-                           "for someone to call you back as soon as possible.")
-
-
-# The callee's local time outside which nobody is called, whatever the playbook says (the
-# TCPA's 8 AM to 9 PM; many states are stricter, so a playbook can only narrow it).
-LEGAL_CALLING_WINDOW = OpenInterval(time(8, 0), time(21, 0))
-_PLACEHOLDER_RE = re.compile(r"[{}<>\[\]]")
-
-
-class OutboundSettings(_Model):
-    """Calls we place to leads (`intake call NUMBER`)."""
-
-    # when we may call, in the business's time zone; default: the business hours. The callee's
-    # own 8:00-21:00 applies on top, always.
-    calling_hours: WeeklyHours | None = None
-    # said when a person answers, before the first question: who is calling, that it is an AI,
-    # and why; the recording notice is added when the playbook requires consent
-    opening: Text | None = None
-    # left on an answering machine: the business and a number to call back, nothing about the
-    # lead (anyone with access to the mailbox hears it)
-    voicemail_message: Annotated[str, StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=300)] | None = None
-    # the number said in the default voicemail message; default: the transfer number
-    callback_number: str | None = None
-    ring_timeout_seconds: int = Field(default=30, ge=10, le=120)
-
-    @field_validator("calling_hours")
-    @classmethod
-    def _some_hours(cls, value: WeeklyHours | None) -> WeeklyHours | None:
-        if value is not None and all(
-                getattr(value, day).strip().lower() == "closed" for day in WEEKDAYS):
-            raise ValueError("calling_hours must be open on at least one day")
-        return value
-
-    @field_validator("opening", "voicemail_message")
-    @classmethod
-    def _spoken_as_is(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if _PLACEHOLDER_RE.search(value):
-            raise ValueError("is spoken as written: no placeholders or brackets")
-        return _no_prices(value)
-
-    @field_validator("callback_number")
-    @classmethod
-    def _callback_e164(cls, value: str | None) -> str | None:
-        return None if value is None else _e164(value)
-
-
-def _e164(value: str) -> str:
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        raise ValueError("must be an E.164 number like +15125550100") from None
-    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if not phonenumbers.is_valid_number(parsed) or formatted != value:
-        raise ValueError("must be a valid E.164 number like +15125550100")
-    return value
-
-
-class Playbook(_Model):
+class Playbook(PlaybookModel):
     business_name: ShortText
     objective: Text
     persona: Text
@@ -353,6 +178,7 @@ class Playbook(_Model):
     greeting: Text
     ai_disclosure: Text
     recording_consent: RecordingConsent
+    recording: RecordingSettings = RecordingSettings()
     business_hours: BusinessHours
     services: list[Service] = Field(min_length=1)
     service_area: ServiceArea
@@ -365,6 +191,12 @@ class Playbook(_Model):
     escalation: dict[EscalationCategory, EscalationTrigger]
     must_never: list[Text] = Field(min_length=1)
     outbound: OutboundSettings = OutboundSettings()
+    # calendar: book through the booking backend; callback_only: every booking is a callback
+    # request a person confirms (production with no BUSINESS_API_BASE needs this)
+    booking: Literal["calendar", "callback_only"] = "calendar"
+    # what callers say over the agent to show they are listening ("you bet"), on top of the
+    # built-in list: playout resumes instead of the agent being cut off
+    backchannels: list[ShortText] = Field(default_factory=list)
 
     @field_validator("phone_region")
     @classmethod
@@ -376,7 +208,7 @@ class Playbook(_Model):
     @field_validator("transfer_number")
     @classmethod
     def _transfer_e164(cls, value: str) -> str:
-        return _e164(value)
+        return e164_number(value)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Playbook:
@@ -387,7 +219,24 @@ class Playbook(_Model):
             spec = self.fields.get(name)
             if spec is None or spec.type != "enum":
                 raise ValueError("followup_channel_field must name an enum field")
+        if not self.recording.enabled:
+            self._check_no_recording_claims()
         return self
+
+    def _check_no_recording_claims(self) -> None:
+        """With recording off, callers must not hear that the call is recorded. A failed
+        check names its field as `path: message` (load_playbook puts it on that line)."""
+        if self.recording_consent.required:
+            raise ValueError("recording_consent.required: recording.enabled is false, so no "
+                             "consent to a recording can be asked for")
+        said = {"greeting": self.greeting, "ai_disclosure": self.ai_disclosure,
+                "recording_consent.text": self.recording_consent.text,
+                "outbound.opening": self.outbound.opening,
+                "outbound.voicemail_message": self.outbound.voicemail_message}
+        for path, text in said.items():
+            if text and _CLAIMS_RECORDING.search(text):
+                raise ValueError(f"{path}: recording.enabled is false, but this text tells "
+                                 "callers the call is recorded")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -447,12 +296,27 @@ def load_playbook(path: str | Path) -> Playbook:
         errors = []
         for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            if not loc:
+                loc, message = _named_location(document, message)
             line = _line_of(document, loc)
             field_path = ".".join(str(part) for part in loc) or "(root)"
-            message = error["msg"].removeprefix("Value error, ")
             errors.append((line, f"{name}:{line}: {field_path}: {message}"))
         errors.sort(key=lambda item: item[0])
         raise PlaybookError(name, [text for _, text in errors]) from None
+
+
+def _named_location(document: Any, message: str) -> tuple[tuple[Any, ...], str]:
+    """A cross-field check's `path: message`, when the path is in the document."""
+    head, sep, rest = message.partition(": ")
+    if not sep or not re.fullmatch(r"[a-z_]+(\.[a-z_]+)*", head):
+        return (), message
+    node = document
+    for part in head.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return (), message
+        node = node[part]
+    return tuple(head.split(".")), rest
 
 
 def _plain(node: Any) -> Any:
@@ -489,3 +353,25 @@ def _line_of(document: Any, loc: tuple[Any, ...]) -> int:
         else:
             break
     return line
+
+
+# the building blocks moved to playbook_types, business_hours and outbound_settings; what
+# other modules import from here stays importable here
+__all__ = [
+    "ESCALATION_CATEGORIES",
+    "LEGAL_CALLING_WINDOW",
+    "BusinessHours",
+    "EscalationCategory",
+    "EscalationTrigger",
+    "FieldSpec",
+    "FieldType",
+    "OpenInterval",
+    "OutboundSettings",
+    "Playbook",
+    "PlaybookError",
+    "ShortText",
+    "Text",
+    "Weekday",
+    "WeeklyHours",
+    "load_playbook",
+]

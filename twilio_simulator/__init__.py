@@ -3,10 +3,10 @@ that provisioning reads), so the real `twilio` client runs unchanged against it 
 
 from __future__ import annotations
 
+from twilio_simulator.requests import RecordedRequest
 from twilio_simulator.server import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
-    RecordedRequest,
     TwilioSimulator,
 )
 

@@ -20,12 +20,19 @@ import itertools
 import re
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from twilio_simulator.requests import (
+    InjectedFailure,
+    RecordedRequest,
+    TwilioApiError,
+    form_bool,
+    form_int,
+    required_field,
+)
 from twilio_simulator.resources import (
     API_VERSION,
     Account,
@@ -44,72 +51,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _FORM = web.RequestKey("twilio_simulator_form", dict[str, str])
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: tuple[tuple[str, str], ...]
-    form: tuple[tuple[str, str], ...]
-    authorized: bool
-
-    @property
-    def form_dict(self) -> dict[str, str]:
-        return dict(self.form)
-
-    @property
-    def query_dict(self) -> dict[str, str]:
-        return dict(self.query)
-
-    def brief(self) -> tuple[str, str, dict[str, str]]:
-        """(method, path, form): the shape most assertions compare against."""
-        return (self.method, self.path, self.form_dict)
-
-
-@dataclass
-class _InjectedFailure:
-    method: str
-    pattern: re.Pattern[str]
-    status: int
-    code: int
-    message: str
-    remaining: int
-
-
-class TwilioApiError(Exception):
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def _bool(form: dict[str, str], name: str, default: bool | None = None) -> bool | None:
-    if name not in form:
-        return default
-    value = form[name].strip().lower()
-    if value in ("true", "1"):
-        return True
-    if value in ("false", "0"):
-        return False
-    raise TwilioApiError(400, 20001, f"Invalid value for {name}")
-
-
-def _int(form: dict[str, str], name: str, low: int, high: int) -> int | None:
-    if name not in form:
-        return None
-    try:
-        value = int(form[name])
-    except ValueError:
-        raise TwilioApiError(400, 20001, f"Invalid value for {name}") from None
-    if not low <= value <= high:
-        raise TwilioApiError(400, 20001, f"{name} must be between {low} and {high}")
-    return value
-
-
-def _required(form: dict[str, str], name: str) -> str:
-    if name not in form or form[name] == "":
-        raise TwilioApiError(400, 20001, f"Missing required parameter {name} in the post body")
-    return form[name]
-
-
 class TwilioSimulator:
     """The server and its account state. Start it with `start()` (same loop) or `running()`."""
 
@@ -121,7 +62,7 @@ class TwilioSimulator:
         self.origination_urls: dict[str, OriginationUrl] = {}
         self.numbers: dict[str, IncomingNumber] = {}
         self._counters: dict[str, Iterator[int]] = {}
-        self._failures: list[_InjectedFailure] = []
+        self._failures: list[InjectedFailure] = []
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.app = self._build_app()
@@ -146,7 +87,7 @@ class TwilioSimulator:
                   code: int = 20500, message: str = "Internal Server Error",
                   times: int = 1) -> None:
         """Make the next `times` matching requests fail (after they are recorded)."""
-        self._failures.append(_InjectedFailure(method.upper(), re.compile(path_pattern),
+        self._failures.append(InjectedFailure(method.upper(), re.compile(path_pattern),
                                                status, code, message, times))
 
     def clear_requests(self) -> None:
@@ -333,10 +274,10 @@ class TwilioSimulator:
     def _apply_trunk_form(self, trunk: Trunk, form: dict[str, str]) -> None:
         if "FriendlyName" in form:
             trunk.friendly_name = form["FriendlyName"]
-        secure = _bool(form, "Secure")
+        secure = form_bool(form, "Secure")
         if secure is not None:
             trunk.secure = secure
-        cnam = _bool(form, "CnamLookupEnabled")
+        cnam = form_bool(form, "CnamLookupEnabled")
         if cnam is not None:
             trunk.cnam_lookup_enabled = cnam
         if "DomainName" in form:
@@ -389,17 +330,17 @@ class TwilioSimulator:
     async def _create_url(self, request: web.Request) -> web.Response:
         trunk = self._trunk(request)
         form = self._form(request)
-        weight = _int(form, "Weight", 1, 65535)
-        priority = _int(form, "Priority", 0, 65535)
-        enabled = _bool(form, "Enabled")
-        friendly_name = _required(form, "FriendlyName")
-        sip_url = _required(form, "SipUrl")
+        weight = form_int(form, "Weight", 1, 65535)
+        priority = form_int(form, "Priority", 0, 65535)
+        enabled = form_bool(form, "Enabled")
+        friendly_name = required_field(form, "FriendlyName")
+        sip_url = required_field(form, "SipUrl")
         if weight is None:
-            _required(form, "Weight")
+            required_field(form, "Weight")
         if priority is None:
-            _required(form, "Priority")
+            required_field(form, "Priority")
         if enabled is None:
-            _required(form, "Enabled")
+            required_field(form, "Enabled")
         if not sip_url.startswith("sip:"):
             raise TwilioApiError(400, 21246, "SipUrl must use the sip: scheme")
         url = OriginationUrl(sid=self._sid("OU"), account_sid=self.account.sid,
@@ -415,9 +356,9 @@ class TwilioSimulator:
     async def _update_url(self, request: web.Request) -> web.Response:
         url = self._url(request)
         form = self._form(request)
-        weight = _int(form, "Weight", 1, 65535)
-        priority = _int(form, "Priority", 0, 65535)
-        enabled = _bool(form, "Enabled")
+        weight = form_int(form, "Weight", 1, 65535)
+        priority = form_int(form, "Priority", 0, 65535)
+        enabled = form_bool(form, "Enabled")
         if weight is not None:
             url.weight = weight
         if priority is not None:
@@ -447,7 +388,7 @@ class TwilioSimulator:
 
     async def _associate_number(self, request: web.Request) -> web.Response:
         trunk = self._trunk(request)
-        sid = _required(self._form(request), "PhoneNumberSid")
+        sid = required_field(self._form(request), "PhoneNumberSid")
         number = self.numbers.get(sid)
         if number is None:
             raise TwilioApiError(404, 20404,

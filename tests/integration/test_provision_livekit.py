@@ -14,11 +14,8 @@ from pydantic import SecretStr
 
 from devstack.services import LiveKitServer
 from sip.config import LiveKitCredentials, OutboundTrunkSettings, SipSettings
-from sip.livekit_provisioning import (
-    DispatchRule,
-    LiveKitSipControl,
-    plan_livekit,
-)
+from sip.livekit_provisioning import DispatchRule, plan_livekit
+from sip.livekit_sip_api import LiveKitSipControl
 from sip.plan import ProvisioningError, apply_plan
 
 pytestmark = pytest.mark.integration
@@ -99,7 +96,7 @@ async def test_plan_output_never_shows_the_outbound_password(
 
 async def test_wrong_credentials_fail_with_one_clear_line_and_create_nothing(
         sip_livekit_server: LiveKitServer) -> None:
-    settings = _settings(sip_livekit_server, secret="not-the-secret")
+    settings = _settings(sip_livekit_server, secret="not-the-secret-but-long-enough-for-hs256")
     async with LiveKitSipControl(_creds(settings)) as control:
         with pytest.raises(ProvisioningError) as info:
             await plan_livekit(control, settings)

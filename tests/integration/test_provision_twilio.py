@@ -18,7 +18,8 @@ from pydantic import SecretStr
 
 from sip.config import SipSettings, TwilioCredentials
 from sip.plan import ProvisioningError, apply_plan
-from sip.twilio_provisioning import TwilioTrunkProvider, plan_twilio
+from sip.twilio_provisioning import plan_twilio
+from sip.twilio_trunk_api import TwilioTrunkProvider
 from twilio_simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioSimulator
 
 pytestmark = pytest.mark.integration

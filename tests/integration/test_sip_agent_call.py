@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 from livekit import api
 
-from agent.call_session import call_id_for, parse_job_metadata
+from agent.job_metadata import call_id_for, parse_job_metadata
 from realtime_simulator import RealtimeSimulator
-from sip.sipp import SippCall
-from sip.sipp.rtp_sink import RtpSink
+from realtime_simulator.records import ToolCallRecord
+from testbed.sipp import SippCall
+from testbed.sipp.rtp_sink import RtpSink
 
 from .sip_stack import (
     SIP_AGENT_CALLED,
@@ -126,11 +127,14 @@ async def test_sip_call_is_answered_by_our_agent_and_recorded(
             async with asyncio.timeout(WAIT_S):
                 await sink.wait_for_voice()
             async with asyncio.timeout(WAIT_S):
-                while not (sim.tool_calls_received
-                           and sink.voiced_after(sim.tool_calls_received[0].received_at)):
+                # the session's simulator log holds earlier calls' tools too: this call's only
+                def mine() -> list[ToolCallRecord]:
+                    return [t for t in sim.tool_calls_received if t.received_at >= started]
+
+                while not (mine() and sink.voiced_after(mine()[0].received_at)):
                     assert call.running(), _timeline(sink, sim, started)
                     await asyncio.sleep(0.1)
-            tool = sim.tool_calls_received[0]
+            tool = mine()[0]
             assert (tool.name, tool.turn_index, tool.expectation_met) == (
                 "record_field", 0, True)
 

@@ -22,9 +22,10 @@ from pydantic import SecretStr
 from devstack.livekit_sip import LiveKitSip
 from devstack.services import LiveKitServer
 from sip.config import LiveKitCredentials, SipSettings
-from sip.livekit_provisioning import LiveKitSipControl, plan_livekit
+from sip.livekit_provisioning import plan_livekit
+from sip.livekit_sip_api import LiveKitSipControl
 from sip.plan import apply_plan
-from sip.sipp import SippCall
+from testbed.sipp import SippCall
 
 pytestmark = pytest.mark.integration
 

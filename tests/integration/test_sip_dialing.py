@@ -9,7 +9,7 @@ import pytest
 from livekit import api
 
 from sip.dialing import DialError, dial, find_outbound_trunk
-from sip.sipp.phone import NEVER_ANSWERS, SippPhone
+from testbed.sipp.phone import NEVER_ANSWERS, SippPhone
 
 from .sip_stack import SIP_AGENT_RESOURCE, SIP_WAIT_S, SipAgentStack
 

@@ -1,8 +1,8 @@
 """Keypad input over a real SIP call: RFC 4733 telephone-events from sipp to our worker.
 
-sipp (`DtmfCall`, sip/sipp/uac_dtmf.xml) calls livekit-sip, which puts the caller in a room our
+sipp (`DtmfCall`, testbed/sipp/uac_dtmf.xml) calls livekit-sip, which puts the caller in a room our
 worker is dispatched to. A moment after the answer sipp sends the keys as RFC 4733 events
-(payload type 101, from a pcap that sip.sipp.dtmf_pcap writes) next to its G.711 audio.
+(payload type 101, from a pcap that testbed.sipp.dtmf_pcap writes) next to its G.711 audio.
 livekit-sip turns each event into a `SipDTMF` data packet; the worker's CallSession feeds them
 to its DtmfCollector: 0 asks for a person, digits then # answer the question the agent asked.
 The caller stays silent, so the simulator's script moves on only through what the keys do: the
@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from livekit import api
 
-from agent.call_session import call_id_for, parse_job_metadata
 from agent.config import DEFAULT_PLAYBOOK
+from agent.job_metadata import call_id_for, parse_job_metadata
 from realtime_simulator import RealtimeSimulator, parse_scenario
-from sip.sipp import DtmfCall
-from sip.sipp.phone import free_udp_port
-from sip.sipp.rtp_sink import RtpSink
+from testbed.sipp import DtmfCall
+from testbed.sipp.phone import free_udp_port
+from testbed.sipp.rtp_sink import RtpSink
 from tools.playbook import load_playbook
 
 from .sip_stack import (

@@ -1,6 +1,6 @@
 """Cold transfer over real SIP: our `cold_transfer` makes livekit-sip send a REFER to sipp.
 
-sipp (sip/sipp/uac_refer.xml) calls in through a trunk and rule from our provisioning, accepts
+sipp (testbed/sipp/uac_refer.xml) calls in through a trunk and rule from our provisioning, accepts
 the REFER with 202, reports the transfer target as answered (NOTIFY with a 200 sipfrag) and hangs
 up. The test stands in for the agent (joins, publishes a tone so livekit-sip answers) and hands
 `cold_transfer` a context with the stand-in's real room and a real LiveKit API client.
@@ -24,10 +24,11 @@ from pydantic import SecretStr
 from devstack.livekit_sip import LiveKitSip
 from devstack.services import LiveKitServer
 from sip.config import LiveKitCredentials, SipSettings
-from sip.livekit_provisioning import LiveKitSipControl, plan_livekit
+from sip.livekit_provisioning import plan_livekit
+from sip.livekit_sip_api import LiveKitSipControl
 from sip.plan import apply_plan
-from sip.sipp import TRANSFER_DECLINED_SCENARIO, TRANSFEREE_SCENARIO, SippCall
 from sip.transfer import cold_transfer
+from testbed.sipp import TRANSFER_DECLINED_SCENARIO, TRANSFEREE_SCENARIO, SippCall
 from tools.context import EscalationRequest
 
 pytestmark = pytest.mark.integration
@@ -137,7 +138,7 @@ async def test_cold_transfer_sends_refer_and_the_caller_leaves(
                                     transfer_number=HUMAN, source="tool",
                                     say="Let me connect you with our team.")
         ctx = SimpleNamespace(room=room, api=lk)  # what cold_transfer uses of a JobContext
-        assert await cold_transfer(ctx, request) is True  # type: ignore[arg-type]
+        assert await cold_transfer(ctx.room, ctx.api, request) is True  # type: ignore[arg-type]
 
         exit_code = await asyncio.to_thread(call.wait, WAIT_S)
         assert exit_code == 0, call.messages()[-3000:]
@@ -159,7 +160,7 @@ async def test_a_declined_refer_returns_false_and_the_caller_stays(
                                     transfer_number=HUMAN, source="guard",
                                     say="Let me get someone for you.")
         ctx = SimpleNamespace(room=room, api=lk)
-        assert await cold_transfer(ctx, request) is False  # type: ignore[arg-type]
+        assert await cold_transfer(ctx.room, ctx.api, request) is False  # type: ignore[arg-type]
         assert len(call.requests_received("REFER")) == 1
         # the caller is still on the line with the agent, who offers a callback instead
         assert _sip_caller_present(room)
@@ -188,7 +189,7 @@ async def test_cold_transfer_without_a_sip_caller_returns_false(
         request = EscalationRequest(category="legal", action="transfer", transfer_number=HUMAN,
                                     source="guard", say="One moment.")
         ctx = SimpleNamespace(room=agent, api=lk)
-        assert await cold_transfer(ctx, request) is False  # type: ignore[arg-type]
+        assert await cold_transfer(ctx.room, ctx.api, request) is False  # type: ignore[arg-type]
     finally:
         await caller.disconnect()
         await agent.disconnect()

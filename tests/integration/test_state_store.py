@@ -22,7 +22,6 @@ from state.redis_live import DEADLETTER, DIRTY_INDEX, LIVE_INDEX, RedisLiveState
 from state.redispatch import (
     claim_orphaned_call,
     find_orphaned_calls,
-    load_resume_context,
 )
 from state.review import approve_outcome, edit_outcome, show_call
 from state.writer import RecordWriter, WriterSettings
@@ -282,23 +281,20 @@ async def test_orphaned_call_is_found_claimed_once_and_resumed(live: RedisLiveSt
         claim_orphaned_call(live, info.call_id, "worker-c"))
     assert sorted(claims) == [False, True]
     winner = "worker-b" if claims[0] else "worker-c"
-    context = await load_resume_context(live, info.call_id)
-    assert context is not None
-    assert context.slots == {"name": {"value": "Ada", "confirmed": True, "source_turn": 1}}
-    assert [t.text for t in context.recent_turns] == ["What is your deadline?"]
+    slots = await live.load_slots(info.call_id)
+    assert slots == {"name": {"value": "Ada", "confirmed": True, "source_turn": 1}}
+    last_seq = await live.seq(info.call_id)
     second = RedisCallRecorder(live, settings=QUIET)
     await second.open(CallInfo(call_id=info.call_id, room=info.room, worker_id=winner))
     assert second.resumed
     assert (await live.get_call(info.call_id))["caller_number"] == "+15555550100"
-    assert await second.load_slots() == context.slots
+    assert await second.load_slots() == slots
     seq = await second.record(TURN, {"role": "agent", "text": "Sorry, I lost you."})
-    assert seq == context.last_seq + 2  # after its own "resumed" status event
+    assert seq == last_seq + 2  # after its own "resumed" status event
     recent = await second.recent_events(10)
     assert [e.payload.get("text") for _, e in recent if e.kind == TURN] == [
         "What is your deadline?", "Sorry, I lost you."]
     assert await find_orphaned_calls(live) == []
-    # the dead worker, were it to come back, finds it has been superseded
-    await first.heartbeat()
     await second.aclose()
 
 
@@ -365,7 +361,7 @@ async def test_cli_migrate_list_show_edit_approve_purge(live: RedisLiveState,
     code, out, _ = await _intake(database_url, "retention", "purge", "--days", "0")
     assert code == 0 and "would purge: 1 calls, 1 transcript turns" in out
     code, out, _ = await _intake(database_url, "retention", "purge", "--days", "0", "--apply")
-    assert code == 0 and out.startswith("purged: 1 calls")
+    assert code == 0 and any(line.startswith("purged: 1 calls") for line in out.splitlines())
     code, out, _ = await _intake(database_url, "retention", "purge", "--days", "0")
     assert "would purge: 0 calls" in out
 

@@ -17,10 +17,16 @@ from livekit import api
 
 from realtime_simulator import parse_scenario
 from simulated_caller import SimulatedCaller
-from sip.sipp.phone import NEVER_ANSWERS, SippPhone
-from sip.sipp.rtp_sink import RtpSink
+from testbed.sipp.phone import NEVER_ANSWERS, SippPhone
+from testbed.sipp.rtp_sink import RtpSink
 
-from .sip_stack import SIP_TRANSFER_TIMEOUT_S, SIP_WAIT_S, SipAgentStack, stored_call
+from .sip_stack import (
+    SIP_TRANSFER_TIMEOUT_S,
+    SIP_WAIT_S,
+    SipAgentStack,
+    answering_person,
+    stored_call,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -77,11 +83,7 @@ async def test_the_person_is_briefed_then_connected_with_the_caller(
     connected: dict[str, float] = {}
 
     async with RtpSink() as sink:
-        # the person says hello on pick-up and again every few seconds: after the transfer the
-        # caller must hear it through the connection
-        phone = SippPhone(port=sip_agent_stack.phone_port, rtp_sink_port=sink.port,
-                          audio_text="Hi, this is Dana.", audio_trail_s=2.5,
-                          timeout_s=int(SIP_WAIT_S * 2))
+        phone = answering_person(sip_agent_stack, sink.port)
         phone.start()
 
         async def after_the_transfer(index: int, caller: SimulatedCaller) -> None:

@@ -24,7 +24,7 @@ from agent.answer_screening import (
     ScreeningRules,
     is_tone,
 )
-from agent.prerendered_audio import render_speech_pcm16
+from audio.speech import render_speech_pcm16
 
 pytestmark = pytest.mark.unit
 
@@ -130,7 +130,7 @@ def sine(frequency: float, seconds: float, amplitude: float = 8000.0) -> npt.NDA
 
 
 def speech(text: str) -> npt.NDArray[np.int16]:
-    return np.frombuffer(render_speech_pcm16(text, RATE), dtype=np.int16)
+    return np.frombuffer(render_speech_pcm16(text, RATE, cache=True), dtype=np.int16)
 
 
 GREETING = ("Hi, you have reached the Garcia family. We cannot come to the phone right now. "

@@ -53,3 +53,23 @@ async def test_caller_speaking_stops_the_idle_hang_up() -> None:
 def test_warning_must_precede_the_limit() -> None:
     with pytest.raises(ValueError, match="wrap-up"):
         _timers([], max_call_s=10, warning_s=10)
+
+
+async def test_a_hang_up_by_a_timer_survives_finishing_in_another_task() -> None:
+    # CallEnding finishes in a task of its own and stops the timers from there: the idle
+    # timer's own hang-up, which asked for the finish, must go on to delete the room
+    hung_up = asyncio.Event()
+    timers: CallTimers
+
+    async def hang_up() -> None:
+        await asyncio.ensure_future(timers.aclose(keep=asyncio.current_task()))
+        hung_up.set()
+
+    async def nothing() -> None:
+        return None
+
+    timers = CallTimers(max_call_s=60, warning_s=10, idle_s=0.01, on_wrap_up=nothing,
+                        on_time_up=nothing, on_idle_prompt=nothing, on_idle_hang_up=hang_up)
+    timers.caller_idle()
+    await asyncio.wait_for(hung_up.wait(), 2.0)
+    await timers.aclose()

@@ -171,6 +171,7 @@ async def test_recorder_hook_saves_slot_and_records_event() -> None:
     await checklist.record("phone", "a", Normalized("+15125550100", "a"), turn=3)
     assert recorder.slots["phone"]["value"] == "+15125550100"
     assert recorder.slots["phone"]["updated_at"] == NOW.isoformat()
-    assert recorder.events == [("slot_changed", {
+    assert [(event.kind, dict(event.payload)) for _, event in recorder.events] == [
+        ("slot_changed", {
         "field": "phone", "change": "recorded", "value": "+15125550100", "confirmed": False,
         "source_turn": 3})]

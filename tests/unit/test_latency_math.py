@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.call_session import call_id_for, greeting_text, parse_job_metadata
+from agent.assets import greeting_text
+from agent.job_metadata import call_id_for, parse_job_metadata
 from benchmarks.latency import measure_call
 from benchmarks.stats import percentile, summarize
 from devstack.local_call import CallResult, caller_lines
@@ -43,7 +44,10 @@ def test_measure_call_subtracts_what_the_simulator_waited() -> None:
     assert figures["barge_in_stop_ms"] == [pytest.approx(150.0)]
     # 200 ms overhead = 100 inbound + 50 in the simulator + 50 outbound
     assert figures["response_inbound_ms"] == [pytest.approx(100.0)]
-    assert figures["response_model_ms"] == [pytest.approx(50.0)]
+    # what the caller waited in all: the window, the model's 350 ms (300 scripted) and ours
+    assert figures["response_total_ms"] == [pytest.approx(1000.0)]
+    assert figures["turn_detection_window_ms"] == [500.0]
+    assert figures["response_model_ms"] == [pytest.approx(350.0)]
     assert figures["response_outbound_ms"] == [pytest.approx(50.0)]
 
 
@@ -71,3 +75,37 @@ def test_call_id_comes_from_metadata_or_room() -> None:
     assert call_id_for("call-_+15125550100_AbC123xyz", {}) == "AbC123xyz"
     assert parse_job_metadata("not json") == {}
     assert parse_job_metadata('{"resume": true}') == {"resume": True}
+
+
+def test_backchannels_and_interruptions_are_scored_from_what_the_caller_heard() -> None:
+    from benchmarks.latency import summarize_run
+
+    report = CallerReport(agent_subscribed_at=1.0, first_agent_audio_at=1.3)
+    report.segments = [AgentSpeechSegment(1.3, 3.1), AgentSpeechSegment(3.8, 5.0),
+                       AgentSpeechSegment(6.0, 6.2), AgentSpeechSegment(9.0, 9.5)]
+    report.turns = [
+        # "Mm-hm." at 3.0: the agent paused, then its line went on at 3.8 (resumed)
+        CallerTurnResult(index=0, text="Mm-hm.", speech_started_at=3.0, speech_ended_at=3.4,
+                         barged_in=True, agent_stopped_at=3.1),
+        # "Okay." at 6.1: the agent stopped for good (a false barge-in)
+        CallerTurnResult(index=1, text="Okay.", speech_started_at=6.1, speech_ended_at=6.4,
+                         barged_in=True, agent_stopped_at=6.2),
+        # a real interruption the agent stopped for, and one it talked through
+        CallerTurnResult(index=2, text="Wait, stop.", speech_started_at=7.0,
+                         speech_ended_at=7.5, barged_in=True, agent_stopped_at=7.1),
+        CallerTurnResult(index=3, text="No, hold on.", speech_started_at=9.1,
+                         speech_ended_at=9.3, barged_in=True, agent_stopped_at=9.5),
+    ]
+    report.disconnected_at = 10.0
+    samples = measure_call(CallResult(call_id="c", room="call-c", report=report))
+    summary = summarize_run(samples, floor=[20.0, 20.0, 30.0])
+    assert summary["backchannels"] == 2 and summary["interruptions"] == 2
+    assert summary["false_barge_in_rate"] == 0.5
+    assert summary["missed_interruption_rate"] == 0.5
+    assert summary["transport_floor_ms"] == 20.0
+    # greeting: 300 ms absolute, one hop over the floor
+    assert summary["greeting_ms"]["p50"] == 300.0
+    assert summary["greeting_ms"]["over_floor"]["p50"] == 280.0
+    # the agent hung up 0.5 s after its last audio, 0.7 s after the caller's last line
+    assert samples["after_agent_goodbye_ms"] == [pytest.approx(500.0)]
+    assert samples["goodbye_to_hangup_ms"] == [pytest.approx(700.0)]

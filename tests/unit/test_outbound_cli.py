@@ -17,8 +17,9 @@ from agent.outbound import (
     voicemail_text,
 )
 from agent.outbound_cli import CallNotPlacedError, dispatch_outbound_call, render_record
+from devstack.services import DEV_API_SECRET
 from tests.unit.test_tools_fakes import EXAMPLE_PLAYBOOK
-from tools.playbook import load_playbook
+from tools.playbook import WeeklyHours, load_playbook
 
 pytestmark = pytest.mark.unit
 
@@ -30,7 +31,7 @@ def livekit_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTAKE_PLAYBOOK", str(EXAMPLE_PLAYBOOK))
     monkeypatch.setenv("LIVEKIT_URL", "ws://127.0.0.1:9")
     monkeypatch.setenv("LIVEKIT_API_KEY", "devkey")
-    monkeypatch.setenv("LIVEKIT_API_SECRET", "secret")
+    monkeypatch.setenv("LIVEKIT_API_SECRET", DEV_API_SECRET)
     for name in ("TWILIO_PHONE_NUMBERS", "TWILIO_PHONE_NUMBER", "SIP_OUTBOUND_ADDRESS",
                  "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
@@ -53,7 +54,7 @@ def test_a_bad_number_exits_2_without_echoing_it(capsys: pytest.CaptureFixture[s
 
 def test_outside_calling_hours_exits_2_with_the_next_allowed_time(
         capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, NUMBER, "--now", "2025-03-04T03:00", "--no-wait")
+    code, out, err = run(capsys, NUMBER, "--check", "--now", "2025-03-04T03:00")
     assert code == 2
     assert err.strip() == ("intake: not calling: outside the playbook's calling hours; next "
                            "allowed time 2025-03-04T09:00-06:00 (America/Chicago)")
@@ -62,28 +63,53 @@ def test_outside_calling_hours_exits_2_with_the_next_allowed_time(
 
 def test_too_early_for_the_callee_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     # 10:00 in Chicago (the business) is 06:00 in Honolulu (the callee)
-    code, _, err = run(capsys, "+18085550100", "--now", "2025-03-04T10:00-06:00", "--no-wait")
+    code, _, err = run(capsys, "+18085550100", "--check", "--now", "2025-03-04T10:00-06:00")
     assert code == 2
     assert "outside 8:00-21:00 in the callee's local time" in err
     assert "2025-03-04T12:00-06:00" in err
 
 
+def test_now_only_works_with_a_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
+    # no call can be placed by typing a moment inside the hours
+    code, out, err = run(capsys, NUMBER, "--now", "2025-03-04T10:00", "--no-wait")
+    assert code == 2 and out == ""
+    assert err.strip() == ("intake: --now only works with --check (a dry run); a call is placed "
+                           "only inside calling hours as of now")
+
+
+def test_check_is_a_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
+    # LIVEKIT_URL points at a closed port: nothing is dispatched
+    code, out, err = run(capsys, NUMBER, "--check", "--now", "2025-03-04T10:00")
+    assert (code, out, err) == (0, "may call at 2025-03-04T10:00\n", "")
+
+
+def test_a_real_call_is_checked_against_the_hours_of_now(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    playbook = load_playbook(EXAMPLE_PLAYBOOK)
+    never = playbook.model_copy(update={"outbound": playbook.outbound.model_copy(
+        update={"calling_hours": WeeklyHours()})})  # closed every day
+    monkeypatch.setattr("tools.playbook.load_playbook", lambda path: never)
+    code, out, err = run(capsys, NUMBER, "--no-wait")
+    assert code == 2 and out == ""
+    assert "not calling: outside the playbook's calling hours; no allowed time" in err
+
+
 def test_a_bad_now_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, NUMBER, "--now", "tomorrow-ish")
+    code, _, err = run(capsys, NUMBER, "--check", "--now", "tomorrow-ish")
     assert code == 2 and "--now must be an ISO 8601 time" in err
 
 
 def test_missing_livekit_settings_exit_2(capsys: pytest.CaptureFixture[str],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LIVEKIT_URL")
-    code, _, err = run(capsys, NUMBER, "--now", "2025-03-04T10:00", "--no-wait")
+    code, _, err = run(capsys, NUMBER, "--no-wait")
     assert code == 2 and "LIVEKIT_URL" in err
 
 
 def test_waiting_needs_the_database(capsys: pytest.CaptureFixture[str],
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INTAKE_DATABASE_URL", raising=False)
-    code, _, err = run(capsys, NUMBER, "--now", "2025-03-04T10:00")
+    code, _, err = run(capsys, NUMBER)
     assert code == 2 and "INTAKE_DATABASE_URL is not set" in err and "--no-wait" in err
 
 

@@ -143,3 +143,49 @@ def test_cli_check_lists_every_error_and_exits_2(tmp_path: Path,
     assert f"{path}:{line_of(text, 'retention_days')}: retention_days:" in err
     assert f"{path}:{line_of(text, 'max_call_seconds')}: call_limits.max_call_seconds:" in err
     assert "invalid (2 errors)" in err
+
+
+def test_cli_try_prints_the_category_trigger_and_action(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["playbook", "try", str(EXAMPLE_PLAYBOOK), "pipes have burst upstairs"]) == 0
+    assert capsys.readouterr().out == (
+        'urgent: trigger "burst pipe" (heard "pipes have burst"), action transfer\n')
+    assert main(["playbook", "try", str(EXAMPLE_PLAYBOOK), "the toilet runs"]) == 0
+    assert capsys.readouterr().out == "no escalation\n"
+
+
+def test_cli_try_json_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["playbook", "try", str(EXAMPLE_PLAYBOOK), "can I sue him", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert json.loads(out) == {"category": "legal", "trigger": "can I sue",
+                               "action": "follow_up"}
+    assert main(["playbook", "try", str(EXAMPLE_PLAYBOOK), "hello there", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"category": None, "trigger": None,
+                                                   "action": None}
+
+
+def test_cli_try_reads_the_fourth_rounds_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    sentence = "the pipe under the kitchen sink just broke"
+    assert main(["playbook", "try", str(EXAMPLE_PLAYBOOK), sentence]) == 0
+    assert capsys.readouterr().out == (
+        'urgent: trigger "burst pipe" (heard "pipe under the kitchen sink just broke"), '
+        "action transfer\n")
+    visit = "can you get me someone out here today"
+    assert main(["playbook", "try", str(EXAMPLE_PLAYBOOK), visit, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["category"] is None
+    assert main(["playbook", "try", str(EXAMPLE_PLAYBOOK), "just get me a person", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "category": "human_request", "trigger": "give me a person", "action": "transfer"}
+
+
+def test_cli_try_on_a_bad_playbook_lists_its_errors_and_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, EXAMPLE.replace("retention_days: 90", "retention_days: -1"))
+    assert main(["playbook", "try", str(path), "a pipe burst", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "retention_days" in captured.err

@@ -75,7 +75,7 @@ def test_yaml_syntax_and_missing_file_errors(tmp_path: Path) -> None:
         parse_scenario("name: x\nturns: [\n", source="s.yaml")
     with pytest.raises(ScenarioError, match="cannot read file"):
         load_scenario(tmp_path / "absent.yaml")
-    with pytest.raises(ScenarioError, match="hangup turn must be the last"):
+    with pytest.raises(ScenarioError, match="hangup or silent turn must be the last"):
         parse_scenario("name: x\nturns:\n  - hangup: true\n  - caller: hi\n")
 
 
@@ -107,3 +107,12 @@ def test_cursor_splits_turn_at_each_tool() -> None:
     assert cursor.on_caller_segment() == (None, None)
     assert cursor.unscripted_segments == 1
     assert isinstance(scenario.greeting[0], SayStep)
+
+
+def test_a_silent_turn_is_last_and_says_nothing() -> None:
+    scenario = parse_scenario("name: s\nturns:\n  - silent: true\n")
+    assert scenario.turns[0].silent and scenario.spoken_turns == ()
+    for bad in ("turns:\n  - silent: true\n  - hangup: true\n",
+                "turns:\n  - silent: true\n    caller: hello\n"):
+        with pytest.raises(ScenarioError):
+            parse_scenario(f"name: s\n{bad}")

@@ -70,7 +70,7 @@ async def test_refers_the_sip_participant_to_the_transfer_number(
     ctx = _ctx(_participant("supervisor-1", STANDARD), _participant(f"sip_{CALLER}", SIP),
                _participant("agent-xyz", AGENT), sip=fake)
     with caplog.at_level(logging.INFO, logger="intake.sip.transfer"):
-        assert await cold_transfer(ctx, _request()) is True
+        assert await cold_transfer(ctx.room, ctx.api, _request()) is True
     [(request, timeout)] = fake.requests
     assert request.room_name == "call-abc123"
     assert request.participant_identity == f"sip_{CALLER}"
@@ -87,7 +87,7 @@ async def test_without_a_sip_participant_nothing_is_sent(
     fake = FakeSip()
     ctx = _ctx(_participant("caller", STANDARD), sip=fake)
     with caplog.at_level(logging.INFO, logger="intake.sip.transfer"):
-        assert await cold_transfer(ctx, _request()) is False
+        assert await cold_transfer(ctx.room, ctx.api, _request()) is False
     assert fake.requests == []
     assert [r.getMessage() for r in caplog.records] == [
         "cold transfer skipped: no SIP participant in the room"]
@@ -95,8 +95,8 @@ async def test_without_a_sip_participant_nothing_is_sent(
 
 async def test_without_a_transfer_number_nothing_is_sent() -> None:
     fake = FakeSip()
-    assert await cold_transfer(_ctx(_participant("sip_x", SIP), sip=fake),
-                               _request("  ")) is False
+    ctx = _ctx(_participant("sip_x", SIP), sip=fake)
+    assert await cold_transfer(ctx.room, ctx.api, _request("  ")) is False
     assert fake.requests == []
 
 
@@ -111,7 +111,7 @@ async def test_a_failed_transfer_returns_false_and_logs_no_numbers(
         error: BaseException, caplog: pytest.LogCaptureFixture) -> None:
     ctx = _ctx(_participant(f"sip_{CALLER}", SIP), sip=FakeSip(outcome=error))
     with caplog.at_level(logging.INFO, logger="intake.sip.transfer"):
-        assert await cold_transfer(ctx, _request()) is False
+        assert await cold_transfer(ctx.room, ctx.api, _request()) is False
     assert len(caplog.records) == 1 and caplog.records[0].levelno == logging.WARNING
     assert caplog.records[0].getMessage().startswith("cold transfer ")
     _no_numbers(caplog)
@@ -121,14 +121,14 @@ async def test_a_transfer_the_server_reports_failed_returns_false() -> None:
     failed = api.TransferSIPParticipantResponse(
         status=api.SIPTransferStatus.STS_TRANSFER_FAILED)
     ctx = _ctx(_participant("sip_x", SIP), sip=FakeSip(outcome=failed))
-    assert await cold_transfer(ctx, _request()) is False
+    assert await cold_transfer(ctx.room, ctx.api, _request()) is False
 
 
 async def test_an_unexpected_error_propagates() -> None:
     # the session's TransferFn caller logs and falls back to a callback on any exception
     ctx = _ctx(_participant("sip_x", SIP), sip=FakeSip(outcome=RuntimeError("bug")))
     with pytest.raises(RuntimeError):
-        await cold_transfer(ctx, _request())
+        await cold_transfer(ctx.room, ctx.api, _request())
 
 
 def test_refer_target() -> None:

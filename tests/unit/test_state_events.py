@@ -108,8 +108,15 @@ def test_undecodable_and_incomplete_entries_are_named() -> None:
 
 def test_outcome_is_normalized_and_checked() -> None:
     assert normalize_outcome({"fields": {"name": "Ada"}}) == {
-        "fields": {"name": "Ada"}, "missing_fields": [], "escalation_reason": None,
-        "recommended_next_action": None}
+        "fields": {"name": "Ada"}, "missing_fields": [], "unconfirmed_fields": [],
+        "escalation_reason": None, "recommended_next_action": None, "bookings": []}
+    booking = {"kind": "callback", "reference": "CB-1", "when": "any",
+               "at": "2026-03-02T15:00:00+00:00"}
+    assert normalize_outcome({"bookings": [booking]})["bookings"] == [booking]
+    with pytest.raises(InvalidEventError, match="outcome_booking_bad_kind"):
+        normalize_outcome({"bookings": [{**booking, "kind": "visit"}]})
+    with pytest.raises(InvalidEventError, match="outcome_booking_bad_timestamp"):
+        normalize_outcome({"bookings": [{**booking, "at": "yesterday"}]})
     with pytest.raises(InvalidEventError):
         normalize_outcome({"fields": ["x"]})
     with pytest.raises(InvalidEventError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -213,10 +214,20 @@ async def test_business_question_rejects_injection() -> None:
         await answer_business_question(ctx(ud), topic="services", detail=INJECTION)
 
 
-async def test_open_now_answers_from_hours() -> None:
+@pytest.mark.parametrize(("now", "expected"), [
+    # Tuesday 2025-03-04 in Chicago (UTC-6): 10:00 is inside Mon-Fri 8-18, 22:30 is not
+    (datetime(2025, 3, 4, 16, 0, tzinfo=UTC), "We're open right now."),
+    (datetime(2025, 3, 5, 4, 30, tzinfo=UTC), "We're closed right now."),
+    # Saturday: 12:00 is inside 9-13, 14:00 is not
+    (datetime(2025, 3, 8, 18, 0, tzinfo=UTC), "We're open right now."),
+    (datetime(2025, 3, 8, 20, 0, tzinfo=UTC), "We're closed right now."),
+])
+async def test_open_now_answers_from_hours_at_the_call_time(now: datetime,
+                                                            expected: str) -> None:
     ud, _, _ = make_call()
+    ud.clock = lambda: now
     out = await answer_business_question(ctx(ud), topic="open_now")
-    assert out.startswith(("We're open right now.", "We're closed right now."))
+    assert out.startswith(expected)
 
 
 # ---------------------------------------------------------------- booking
@@ -359,25 +370,25 @@ async def test_recorder_outage_does_not_break_a_tool() -> None:
 
 
 async def test_a_running_tool_shields_its_reply_then_allows_barge_in_again() -> None:
-    from tools.intake_tools import _Recorded
+    from tools.tool_calls import Recorded
 
     ud, _recorder, _callbacks = make_call()
     context = ctx(ud)
     handle = context.speech_handle
-    async with _Recorded(context, "record_field", {"field": "problem"}):
+    async with Recorded(context, "record_field", {"field": "problem"}):
         # the caller's late transcript for this turn must not cancel the tool's reply
         assert handle.allow_interruptions is False
     assert handle.allow_interruptions is True
 
 
 async def test_a_held_shield_lasts_until_the_agent_releases_it() -> None:
-    from tools.intake_tools import _Recorded, release_reply_shields
+    from tools.tool_calls import Recorded, release_reply_shields
 
     ud, _recorder, _callbacks = make_call()
     ud.hold_reply_shields = True
     context = ctx(ud)
     handle = context.speech_handle
-    async with _Recorded(context, "record_field", {"field": "problem"}):
+    async with Recorded(context, "record_field", {"field": "problem"}):
         pass
     # still shielded: the framework has not yet taken the reply out of its background set
     assert handle.allow_interruptions is False

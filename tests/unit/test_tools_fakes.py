@@ -1,9 +1,9 @@
-"""Shared fakes for the tool tests: an in-memory CallRecorder and a call set up on the example
-playbook. (No tests here; the name keeps it among the tool test files.)"""
+"""Shared fakes for the tool tests: the validating in-memory CallRecorder and a call set up
+on the example playbook. (No tests here; the name keeps it among the tool test files.)"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,7 +11,8 @@ from typing import Any
 
 from livekit.agents.voice import SpeechHandle
 
-from state.protocols import CallEvent, CallInfo
+from state.protocols import CallInfo
+from state.recorder import InMemoryCallRecorder
 from tools.booking import LocalBookingBackend
 from tools.context import EndReason, EscalationRequest, IntakeUserdata
 from tools.playbook import Playbook, load_playbook
@@ -25,48 +26,27 @@ def example_playbook() -> Playbook:
     return load_playbook(EXAMPLE_PLAYBOOK)
 
 
-class FakeRecorder:
-    """Keeps everything in lists; satisfies state.protocols.CallRecorder."""
+class FakeRecorder(InMemoryCallRecorder):
+    """The in-memory recorder, which validates every event and slot exactly as the Redis
+    recorder does, opened for one call, with an outage switch (`fail`)."""
 
     def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        self.slots: dict[str, dict[str, Any]] = {}
+        super().__init__()
+        self.info = CallInfo(call_id="call-1", room="call-call-1", worker_id="test-worker")
         self.fail = False
-
-    async def open(self, call: CallInfo) -> None:
-        return None
 
     async def record(self, kind: str, payload: Mapping[str, Any]) -> int:
         if self.fail:
             raise ConnectionError("recorder down")
-        self.events.append((kind, dict(payload)))
-        return len(self.events)
+        return await super().record(kind, payload)
 
     async def save_slot(self, name: str, slot: Mapping[str, Any]) -> None:
         if self.fail:
             raise ConnectionError("recorder down")
-        self.slots[name] = dict(slot)
-
-    async def load_slots(self) -> dict[str, dict[str, Any]]:
-        return dict(self.slots)
-
-    async def recent_events(self, limit: int) -> Sequence[tuple[int, CallEvent]]:
-        return []
-
-    async def set_status(self, status: str, **fields: str) -> None:
-        return None
-
-    async def heartbeat(self) -> None:
-        return None
-
-    async def finish(self, outcome: Mapping[str, Any]) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        return None
+        await super().save_slot(name, slot)
 
     def kinds(self, kind: str) -> list[dict[str, Any]]:
-        return [payload for k, payload in self.events if k == kind]
+        return [dict(event.payload) for _, event in self.events if event.kind == kind]
 
 
 class Callbacks:

@@ -100,7 +100,7 @@ def test_official_client_follows_pages_through_the_redirected_http_layer() -> No
     from pydantic import SecretStr
 
     from sip.config import TwilioCredentials
-    from sip.twilio_provisioning import twilio_client
+    from sip.twilio_trunk_api import twilio_client
 
     sim = TwilioSimulator()
     with sim.running() as base_url:

@@ -12,6 +12,7 @@ from agent import warm_transfer
 from agent.config import DEFAULT_PLAYBOOK
 from agent.warm_transfer import WarmTransfer, briefing_text, hold_audio, hold_chime
 from sip.dialing import DialError, _failure_for, dial
+from sip.livekit_call_control import LiveKitSipCallControl
 from tools.playbook import load_playbook
 
 pytestmark = pytest.mark.unit
@@ -119,9 +120,10 @@ async def test_a_ring_timeout_is_no_answer_and_the_number_stays_out_of_the_error
 
 async def test_a_refused_dial_is_reported_not_raised() -> None:
     lk = _Lk(api.TwirpError("unavailable", "cpu exhausted", status=503))
-    transfer = WarmTransfer(lk=lk, livekit_url="ws://127.0.0.1:1",  # type: ignore[arg-type]
-                            api_key="k", api_secret="s", caller_room=rtc.Room(), call_id="c1",
-                            trunk_id="ST_1")
+    sip = LiveKitSipCallControl(lk, trunk_id="ST_1")  # type: ignore[arg-type]
+    transfer = WarmTransfer(lk=lk, sip=sip,  # type: ignore[arg-type]
+                            livekit_url="ws://127.0.0.1:1", api_key="k", api_secret="s",
+                            caller_room=rtc.Room(), call_id="c1")
 
     async def no_room() -> None:  # the consultation room is not what this test is about
         return None

@@ -11,6 +11,7 @@ import pytest
 
 from agent.config import ConfigError, check_livekit_reachable, load_settings
 from devstack.processes import free_port
+from devstack.services import DEV_API_SECRET
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE_ENV = {
     "LIVEKIT_URL": "ws://127.0.0.1:7880",
     "LIVEKIT_API_KEY": "devkey",
-    "LIVEKIT_API_SECRET": "secret",
+    "LIVEKIT_API_SECRET": DEV_API_SECRET,
     "OPENAI_API_KEY": "sk-test",
 }
 
@@ -109,3 +110,16 @@ def test_help_lists_worker_and_own_commands() -> None:
     assert result.returncode == 0
     for command in ("dev", "start", "console", "connect", "demo", "playbook", "bench"):
         assert command in result.stdout
+
+
+def test_fixed_line_voice_settings_are_read_and_a_bad_timeout_is_named(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _set(monkeypatch, **BASE_ENV, INTAKE_FIXED_LINES_VOICE="espeak",
+         INTAKE_VOICE_CONNECT_TIMEOUT_S="1.5")
+    settings = load_settings(production=False)
+    assert settings.fixed_lines_in_model_voice is False
+    assert settings.voice_connect_timeout_s == 1.5 and settings.voice_render_timeout_s == 45.0
+    _set(monkeypatch, **BASE_ENV, INTAKE_VOICE_RENDER_TIMEOUT_S="soon")
+    monkeypatch.delenv("INTAKE_FIXED_LINES_VOICE")
+    with pytest.raises(ConfigError, match="INTAKE_VOICE_RENDER_TIMEOUT_S"):
+        load_settings(production=False)

@@ -1,0 +1,110 @@
+"""The OpenAI Realtime model a call talks through, from the worker's settings.
+
+Reasoning-capable models (gpt-realtime-2 and later) get `session.reasoning.effort`; older
+ones are sent no reasoning field at all. The caller's speech is transcribed by
+`settings.transcription_model` on each committed turn (the escalation guard and the record
+read that transcript).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from livekit.agents import APIConnectOptions, llm, utils
+from livekit.plugins import openai
+from livekit.plugins.openai.realtime import RealtimeSession
+from livekit.plugins.openai.realtime import realtime_model as realtime_api
+from openai.types.realtime import AudioTranscription, RealtimeReasoning
+from openai.types.realtime.realtime_audio_input_turn_detection import ServerVad
+
+from agent.call_metrics import count_reconnect
+from agent.config import WorkerSettings
+from agent.realtime_wire import check_server_events
+
+# end of caller speech to the model's end of turn; the model waits this long in silence
+TURN_SILENCE_MS = 500
+REASONING_MODEL_PREFIX = "gpt-realtime-2"
+
+
+def takes_reasoning(model: str) -> bool:
+    return model.startswith(REASONING_MODEL_PREFIX)
+
+
+# caller audio goes to the model in appends this long (the plugin's 100 ms held the end of
+# the caller's speech back by up to 100 ms, 50 on average, before the server's VAD saw it)
+INPUT_CHUNK_MS = 20
+
+
+class MeteredRealtimeModel(openai.realtime.RealtimeModel):
+    """Counts reconnects (the plugin reconnects a dropped session by itself and says so only
+    on the session object, which the AgentSession keeps private), and drops server frames
+    that would end the plugin's receive loop (`agent.realtime_wire`)."""
+
+    def session(self, *, turn_detection_disabled: bool = False) -> RealtimeSession:
+        realtime_session = super().session(turn_detection_disabled=turn_detection_disabled)
+        realtime_session.on("session_reconnected", count_reconnect)
+        check_server_events(realtime_session)
+        return realtime_session
+
+
+class PhoneRealtimeModel(MeteredRealtimeModel):
+    """The plugin's model, with barge-in left to us (`agent.barge_in`).
+
+    Caller audio is sent in `INPUT_CHUNK_MS` appends. The server keeps turn detection but
+    never cancels a response on caller speech
+    (`interrupt_response` off), and the framework is told the model tolerates overlapping
+    speech, so neither cuts the agent at the server's speech start: a backchannel would be
+    fatal. Our controller pauses on local VAD and interrupts only a real interruption.
+    """
+
+    @property
+    def capabilities(self) -> llm.RealtimeCapabilities:
+        return dataclasses.replace(super().capabilities, supports_overlapping_speech=True)
+
+    def session(self, *, turn_detection_disabled: bool = False
+                ) -> openai.realtime.RealtimeSession:
+        session = super().session(turn_detection_disabled=turn_detection_disabled)
+        # the plugin has no option for its input chunk; its byte stream is replaced before any
+        # audio is pushed
+        session._bstream = utils.audio.AudioByteStream(
+            realtime_api.SAMPLE_RATE, realtime_api.NUM_CHANNELS,
+            samples_per_channel=realtime_api.SAMPLE_RATE * INPUT_CHUNK_MS // 1000)
+        return session
+
+
+def phone_turn_detection(*, answering: bool = True) -> ServerVad:
+    """Server VAD ends the caller's turn. `answering=False` (a supervisor has the call): the
+    model still hears and transcribes the caller, but neither answers nor cancels anything."""
+    return ServerVad(
+        type="server_vad", threshold=0.5, prefix_padding_ms=300,
+        silence_duration_ms=TURN_SILENCE_MS, create_response=answering,
+        # never: barge-in is ours (agent.barge_in), a backchannel must not cancel the reply
+        interrupt_response=False,
+    )
+
+
+def build_realtime_model(settings: WorkerSettings) -> openai.realtime.RealtimeModel:
+    kwargs: dict[str, Any] = {}
+    if settings.openai_base_url:
+        kwargs["base_url"] = settings.openai_base_url
+    if takes_reasoning(settings.realtime_model):
+        kwargs["reasoning"] = RealtimeReasoning(effort=settings.reasoning_effort)
+    return PhoneRealtimeModel(
+        model=settings.realtime_model,
+        voice=settings.realtime_voice,
+        api_key=settings.openai_api_key,
+        turn_detection=phone_turn_detection(),
+        input_audio_transcription=AudioTranscription(model=settings.transcription_model),
+        conn_options=APIConnectOptions(max_retry=3, retry_interval=0.5, timeout=10.0),
+        **kwargs,
+    )
+
+
+def configured_models(settings: WorkerSettings) -> dict[str, str]:
+    """Every OpenAI model a call uses, with what for (the start-up check names them)."""
+    models = {settings.realtime_model: "realtime",
+              settings.transcription_model: "transcription"}
+    if settings.supervisor_transcription_model:
+        models.setdefault(settings.supervisor_transcription_model, "supervisor transcription")
+    return models

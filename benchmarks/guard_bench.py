@@ -1,0 +1,184 @@
+"""`intake bench guard`: the escalation guard's precision and recall on labelled caller sentences,
+and its cost per caller turn.
+
+The sentences (benchmarks/data/) come in six splits. guard_sentences.txt alternates dev and
+held-out lines per label; the first tuning round looked at the misses of both halves, later
+rounds at dev only, so held-out is somewhat optimistic. guard_sentences_round2.txt was written
+after that round, measured untouched once (its header keeps those figures), then tuned on.
+guard_sentences_fresh.txt was written after the triggers were frozen, then tuned on in the third
+round. guard_sentences_everyday.txt (callers' own speech, ASR-style lowercase) was written before
+the third round looked at any miss, measured untouched once, and tuned on in the fourth round
+(issue 14); `--show-misses` lists it since. guard_sentences_everyday_blind.txt
+was written before that round, without reading the trigger lists, and is never tuned on: its
+figures are the ones to believe. All six are reported, with the targets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools.escalation import EscalationGuard
+from tools.playbook import ESCALATION_CATEGORIES, load_playbook
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences.txt"
+# written after the first tuning round, measured untouched once, then tuned on
+ROUND2_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_round2.txt"
+# written after the triggers were frozen; never tuned on
+FRESH_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_fresh.txt"
+# written before the third tuning round looked at any miss; never tuned on
+EVERYDAY_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday.txt"
+# written before the fourth round, blind to the trigger lists; never tuned on
+BLIND_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind.txt"
+NONE = "none"
+LABELS = (*ESCALATION_CATEGORIES, NONE)
+RECALL_TARGETS = {"urgent": 0.95, "human_request": 0.95, "legal": 0.9, "pricing": 0.9}
+PRECISION_TARGET = 0.95
+COST_P99_TARGET_MS = 1.0
+TIMING_ROUNDS = 20
+
+
+@dataclass(frozen=True)
+class LabelledSentence:
+    label: str
+    text: str
+    split: str  # "dev" or "held_out"
+
+
+class DataError(ValueError):
+    pass
+
+
+def load_sentences(path: Path = DATA_FILE, split: str | None = None,
+                   ) -> list[LabelledSentence]:
+    """`[label]` headers, one sentence a line, `#` comments; alternate lines per label split
+    dev / held-out, unless `split` names one split for the whole file."""
+    sentences: list[LabelledSentence] = []
+    label: str | None = None
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            label = line[1:-1]
+            if label not in LABELS:
+                raise DataError(f"{path}:{number}: unknown label {label!r}")
+            continue
+        if label is None:
+            raise DataError(f"{path}:{number}: sentence before the first [label]")
+        index = seen.get(label, 0)
+        seen[label] = index + 1
+        half = "dev" if index % 2 == 0 else "held_out"
+        sentences.append(LabelledSentence(label, line, split or half))
+    return sentences
+
+
+def score(guard: EscalationGuard, sentences: Sequence[LabelledSentence]) -> dict[str, Any]:
+    """Per category precision and recall (a sentence may only be one category or none)."""
+    predicted = []
+    for sentence in sentences:
+        match = guard.check(sentence.text)
+        predicted.append(match.category if match is not None else NONE)
+    figures: dict[str, Any] = {}
+    for category in ESCALATION_CATEGORIES:
+        actual = sum(1 for s in sentences if s.label == category)
+        fired = sum(1 for p in predicted if p == category)
+        hits = sum(1 for s, p in zip(sentences, predicted, strict=True)
+                   if s.label == category and p == category)
+        figures[category] = {
+            "precision": round(hits / fired, 3) if fired else None,
+            "recall": round(hits / actual, 3) if actual else None,
+            "n": actual,
+        }
+    quiet = [p for s, p in zip(sentences, predicted, strict=True) if s.label == NONE]
+    figures[NONE] = {"fired": sum(1 for p in quiet if p != NONE), "n": len(quiet)}
+    return figures
+
+
+def misses(guard: EscalationGuard, sentences: Sequence[LabelledSentence]) -> list[dict[str, Any]]:
+    wrong = []
+    for sentence in sentences:
+        match = guard.check(sentence.text)
+        got = match.category if match is not None else NONE
+        if got != sentence.label:
+            wrong.append({"label": sentence.label, "got": got, "split": sentence.split,
+                          "text": sentence.text,
+                          "trigger": match.phrase if match is not None else None})
+    return wrong
+
+
+def cost_per_turn_ms(guard: EscalationGuard, sentences: Sequence[LabelledSentence],
+                     rounds: int = TIMING_ROUNDS) -> dict[str, float | int]:
+    from benchmarks.stats import percentile
+
+    samples: list[float] = []
+    for _ in range(rounds):
+        for sentence in sentences:
+            started = time.perf_counter_ns()
+            guard.check(sentence.text)
+            samples.append((time.perf_counter_ns() - started) / 1e6)
+    return {"p50": round(percentile(samples, 50), 4), "p99": round(percentile(samples, 99), 4),
+            "max": round(max(samples), 4), "n": len(samples)}
+
+
+def _met(figures: dict[str, Any]) -> bool:
+    for category, target in RECALL_TARGETS.items():
+        entry = figures[category]
+        if entry["recall"] is None or entry["recall"] < target:
+            return False
+        if entry["precision"] is None or entry["precision"] < PRECISION_TARGET:
+            return False
+    return True
+
+
+def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
+                        fresh_path: Path | None = FRESH_FILE,
+                        round2_path: Path | None = ROUND2_FILE,
+                        everyday_path: Path | None = EVERYDAY_FILE,
+                        blind_path: Path | None = BLIND_FILE, *,
+                        show_misses: bool = False) -> dict[str, Any]:
+    guard = EscalationGuard.from_playbook(load_playbook(playbook_path))
+    sentences = load_sentences(data_path)
+    fresh = load_sentences(fresh_path, split="fresh") if fresh_path is not None else []
+    round2 = load_sentences(round2_path, split="round2") if round2_path is not None else []
+    everyday = (load_sentences(everyday_path, split="everyday")
+                if everyday_path is not None else [])
+    blind = (load_sentences(blind_path, split="everyday_blind")
+             if blind_path is not None else [])
+    dev = [s for s in sentences if s.split == "dev"]
+    held_out = [s for s in sentences if s.split == "held_out"]
+    result: dict[str, Any] = {
+        "playbook": str(playbook_path),
+        "sentences": {split: {label: sum(1 for s in group if s.label == label)
+                              for label in LABELS}
+                      for split, group in (("dev", dev), ("held_out", held_out),
+                                           ("round2", round2), ("fresh", fresh),
+                                           ("everyday", everyday),
+                                           ("everyday_blind", blind))},
+        "everyday_blind": score(guard, blind) if blind else None,
+        "everyday": score(guard, everyday) if everyday else None,
+        "fresh": score(guard, fresh) if fresh else None,
+        "held_out": score(guard, held_out),
+        "round2": score(guard, round2) if round2 else None,
+        "dev": score(guard, dev),
+        "cost_per_turn_ms": cost_per_turn_ms(guard, sentences + round2 + fresh + everyday
+                                             + blind),
+        "targets": {"recall": RECALL_TARGETS, "precision": PRECISION_TARGET,
+                    "cost_p99_ms": COST_P99_TARGET_MS},
+    }
+    result["targets_met"] = {
+        "everyday_blind": _met(result["everyday_blind"]) if blind else None,
+        "everyday": _met(result["everyday"]) if everyday else None,
+        "fresh": _met(result["fresh"]) if fresh else None,
+        "held_out": _met(result["held_out"]),
+        "round2": _met(result["round2"]) if round2 else None, "dev": _met(result["dev"]),
+        "cost": result["cost_per_turn_ms"]["p99"] < COST_P99_TARGET_MS,
+    }
+    if show_misses:
+        # the blind split is never tuned on, so its misses are not listed
+        result["misses"] = misses(guard, sentences + round2 + fresh + everyday)
+    return result

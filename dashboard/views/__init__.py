@@ -1,0 +1,1 @@
+"""One module per resource; each exports `routes` (see dashboard.app.VIEW_MODULES)."""

@@ -1,0 +1,158 @@
+"""Scores one replayed call: the stored record and the caller's timings against `expect`.
+
+Pure functions of their inputs, so every rule is unit-tested without a call. Each failed
+expectation becomes one reason that starts with the expectation's name (`fields.phone: ...`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evals.case import AnyOf, Contains, Expectation, FieldExpectation
+
+# the agent's stored hang-up reasons, in the words an eval case uses
+_END_REASON_NAMES = {"time_limit": "max_duration"}
+
+
+@dataclass
+class CallMetrics:
+    """Latencies in milliseconds, measured by the simulated caller."""
+
+    greeting_ms: float | None = None
+    response_ms: list[float] = field(default_factory=list)
+    barge_in_ms: list[float] = field(default_factory=list)
+    barge_ins_not_stopped: int = 0
+    """Barge-ins after which the agent's audio was not heard to stop."""
+    talked_over: int = 0
+    """Caller lines (not barge-ins) during which the agent started speaking."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"greeting_ms": _round(self.greeting_ms),
+                "response_ms": [_round(v) for v in self.response_ms],
+                "barge_in_ms": [_round(v) for v in self.barge_in_ms],
+                "barge_ins_not_stopped": self.barge_ins_not_stopped,
+                "talked_over": self.talked_over}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def end_reason(record: Mapping[str, Any]) -> str:
+    """Why the call ended, from its events: the agent's hang-up reason, `transfer` when the call
+    went to a person, else `caller_hangup`."""
+    reason: str | None = None
+    for event in record.get("events", ()):
+        payload = event.get("payload") or {}
+        if event.get("kind") == "escalation" and payload.get("stage") == "transfer" \
+                and payload.get("transferred"):
+            return "transfer"
+        if event.get("kind") == "status" and payload.get("status") == "hung_up":
+            reason = str(payload.get("reason") or "")
+    if reason is None:
+        return "caller_hangup"
+    return _END_REASON_NAMES.get(reason, reason)
+
+
+def agent_lines(record: Mapping[str, Any]) -> list[str]:
+    return [str(t.get("text", "")) for t in record.get("turns", ()) if t.get("role") == "agent"]
+
+
+def was_escalated(record: Mapping[str, Any]) -> bool:
+    outcome = record.get("outcome") or {}
+    return bool(outcome.get("escalation_reason")) or any(
+        e.get("kind") == "escalation" for e in record.get("events", ()))
+
+
+def score(expect: Expectation, record: Mapping[str, Any] | None,
+          metrics: CallMetrics) -> list[str]:
+    """Every way the call missed its expectations; empty means it passed."""
+    if record is None or not record.get("outcome"):
+        return ["record: no stored outcome for the call"]
+    outcome: Mapping[str, Any] = record["outcome"]
+    reasons: list[str] = []
+    fields: Mapping[str, Any] = outcome.get("fields") or {}
+    for name, wanted in expect.fields.items():
+        problem = _field_problem(wanted, fields.get(name))
+        if problem:
+            reasons.append(f"fields.{name}: {problem}")
+    missing = sorted(outcome.get("missing_fields") or [])
+    if expect.missing_fields is not None and missing != sorted(expect.missing_fields):
+        reasons.append(f"missing_fields: expected {sorted(expect.missing_fields)}, got {missing}")
+    if expect.complete is not None and (not missing) != expect.complete:
+        reasons.append(f"complete: expected {expect.complete}, got {not missing}"
+                       + (f" (missing {missing})" if missing else ""))
+    escalated = was_escalated(record)
+    if expect.escalated is not None and escalated != expect.escalated:
+        reasons.append(f"escalated: expected {expect.escalated}, got {escalated}")
+    reason = outcome.get("escalation_reason")
+    if expect.escalation_reason is not None and reason != expect.escalation_reason:
+        reasons.append(f"escalation_reason: expected {expect.escalation_reason!r}, "
+                       f"got {reason!r}")
+    ended = end_reason(record)
+    if expect.end_reason is not None and ended != expect.end_reason:
+        reasons.append(f"end_reason: expected {expect.end_reason!r}, got {ended!r}")
+    action = outcome.get("recommended_next_action")
+    if expect.next_action is not None and action != expect.next_action:
+        reasons.append(f"next_action: expected {expect.next_action!r}, got {action!r}")
+    reasons += _said_problems(expect, agent_lines(record))
+    if expect.caller_talked_over is not None and (metrics.talked_over > 0
+                                                  ) != expect.caller_talked_over:
+        reasons.append(f"caller_talked_over: expected {expect.caller_talked_over}, the agent "
+                       f"started speaking during {metrics.talked_over} caller lines")
+    reasons += _latency_problems(expect, metrics)
+    return reasons
+
+
+def _field_problem(wanted: FieldExpectation, got: Any) -> str | None:
+    if got is None:
+        return "not collected"
+    value = str(got)
+    if isinstance(wanted, Contains):
+        absent = [p for p in wanted.contains if p.casefold() not in value.casefold()]
+        return f"{value!r} does not contain {absent}" if absent else None
+    if isinstance(wanted, AnyOf):
+        return None if value in wanted.any_of else f"{value!r} is not one of {list(wanted.any_of)}"
+    return None if value == wanted else f"expected {wanted!r}, got {value!r}"
+
+
+def _said_problems(expect: Expectation, lines: Sequence[str]) -> list[str]:
+    reasons = []
+    for pattern in expect.agent_never_says:
+        hit = next((line for line in lines if re.search(pattern, line, re.IGNORECASE)), None)
+        if hit is not None:
+            reasons.append(f"agent_never_says: /{pattern}/ matched the agent saying {hit!r}")
+    for pattern in expect.agent_says:
+        if not any(re.search(pattern, line, re.IGNORECASE) for line in lines):
+            reasons.append(f"agent_says: /{pattern}/ matched no agent turn")
+    return reasons
+
+
+def _latency_problems(expect: Expectation, metrics: CallMetrics) -> list[str]:
+    ceilings = expect.latency
+    if ceilings is None:
+        return []
+    reasons = []
+    if ceilings.greeting_ms is not None:
+        if metrics.greeting_ms is None:
+            reasons.append("latency.greeting_ms: no greeting heard")
+        elif metrics.greeting_ms > ceilings.greeting_ms:
+            reasons.append(f"latency.greeting_ms: {metrics.greeting_ms:.0f} ms > "
+                           f"{ceilings.greeting_ms:.0f} ms")
+    if ceilings.response_ms is not None:
+        slow = [v for v in metrics.response_ms if v > ceilings.response_ms]
+        if slow:
+            reasons.append(f"latency.response_ms: {len(slow)} replies over "
+                           f"{ceilings.response_ms:.0f} ms (slowest {max(slow):.0f} ms)")
+    if ceilings.barge_in_ms is not None:
+        if metrics.barge_ins_not_stopped:
+            reasons.append(f"latency.barge_in_ms: the agent did not stop after "
+                           f"{metrics.barge_ins_not_stopped} barge-ins")
+        slow = [v for v in metrics.barge_in_ms if v > ceilings.barge_in_ms]
+        if slow:
+            reasons.append(f"latency.barge_in_ms: {len(slow)} barge-ins over "
+                           f"{ceilings.barge_in_ms:.0f} ms (slowest {max(slow):.0f} ms)")
+    return reasons

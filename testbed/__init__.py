@@ -1,0 +1,1 @@
+"""Test-bed parts that are not shipped with the agent: sipp phones and their scenarios."""

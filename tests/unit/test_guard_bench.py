@@ -1,0 +1,92 @@
+"""The guard benchmark's labelled sentences and its scoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.guard_bench import (
+    BLIND_FILE,
+    EVERYDAY_FILE,
+    FRESH_FILE,
+    ROUND2_FILE,
+    DataError,
+    LabelledSentence,
+    load_sentences,
+    score,
+)
+from tools.escalation import EscalationGuard
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_shipped_set_has_enough_sentences_per_label_and_two_halves() -> None:
+    sentences = load_sentences()
+    counts = {label: sum(1 for s in sentences if s.label == label)
+              for label in ("urgent", "human_request", "legal", "pricing", "none")}
+    assert all(counts[c] >= 100 for c in ("urgent", "human_request", "legal", "pricing"))
+    assert counts["none"] >= 200
+    texts = [s.text for s in sentences]
+    assert len(set(texts)) == len(texts)  # no sentence twice
+    for label in counts:
+        halves = {s.split for s in sentences if s.label == label}
+        assert halves == {"dev", "held_out"}
+    for path, split in ((FRESH_FILE, "fresh"), (ROUND2_FILE, "round2"),
+                        (EVERYDAY_FILE, "everyday"), (BLIND_FILE, "everyday_blind")):
+        other = load_sentences(path, split=split)
+        assert {s.label for s in other} == set(counts) and {s.split for s in other} == {split}
+        assert not set(texts) & {s.text for s in other}
+        texts += [s.text for s in other]
+
+
+def test_precision_and_recall_per_category() -> None:
+    guard = EscalationGuard({"urgent": ["gas leak"], "pricing": ["price"]})
+    sentences = [
+        LabelledSentence("urgent", "there's a gas leak", "dev"),
+        LabelledSentence("urgent", "smoke everywhere", "dev"),  # missed
+        LabelledSentence("pricing", "what's the price", "dev"),
+        LabelledSentence("none", "the price of lumber went up", "dev"),  # a false positive
+        LabelledSentence("none", "my sink drips", "dev"),
+    ]
+    figures = score(guard, sentences)
+    assert figures["urgent"] == {"precision": 1.0, "recall": 0.5, "n": 2}
+    assert figures["pricing"] == {"precision": 0.5, "recall": 1.0, "n": 1}
+    assert figures["legal"] == {"precision": None, "recall": None, "n": 0}
+    assert figures["none"] == {"fired": 1, "n": 2}
+
+
+def test_a_bad_label_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "s.txt"
+    path.write_text("[urgent]\na pipe burst\n[emergencies]\nsmoke\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"s.txt:3: unknown label"):
+        load_sentences(path)
+
+
+def test_the_everyday_set_has_forty_per_category_and_is_scored() -> None:
+    from benchmarks.guard_bench import run_guard_benchmark
+    from tests.unit.test_tools_fakes import EXAMPLE_PLAYBOOK
+
+    everyday = load_sentences(EVERYDAY_FILE, split="everyday")
+    for label in ("urgent", "human_request", "legal", "pricing"):
+        assert sum(1 for s in everyday if s.label == label) >= 40
+    assert sum(1 for s in everyday if s.label == "none") >= 80
+    result = run_guard_benchmark(Path(EXAMPLE_PLAYBOOK), show_misses=True)
+    assert result["sentences"]["everyday"]["urgent"] == sum(
+        1 for s in everyday if s.label == "urgent")
+    assert set(result["everyday"]) == {"urgent", "human_request", "legal", "pricing", "none"}
+
+
+def test_the_blind_set_meets_the_issues_counts_and_is_never_listed_among_misses() -> None:
+    from benchmarks.guard_bench import run_guard_benchmark
+    from tests.unit.test_tools_fakes import EXAMPLE_PLAYBOOK
+
+    blind = load_sentences(BLIND_FILE, split="everyday_blind")
+    for label in ("urgent", "human_request", "legal", "pricing"):
+        assert sum(1 for s in blind if s.label == label) >= 100
+    assert sum(1 for s in blind if s.label == "none") >= 200
+    result = run_guard_benchmark(Path(EXAMPLE_PLAYBOOK), show_misses=True)
+    assert result["sentences"]["everyday_blind"]["none"] == sum(
+        1 for s in blind if s.label == "none")
+    assert set(result["everyday_blind"]) == {"urgent", "human_request", "legal", "pricing", "none"}
+    assert all(m["split"] != "everyday_blind" for m in result["misses"])

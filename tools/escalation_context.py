@@ -1,0 +1,274 @@
+"""What the words around a trigger say about it: English-language rules the guard applies after
+a playbook phrase matched, so that a business's triggers stay plain phrases.
+
+- An urgent match is *active* when the turn says the trouble is happening now: "now", "still",
+  "keeps", "won't stop", "just" next to the trigger, a recent time ("this morning", "last
+  night"), "emergency"/"urgent" un-negated, or a present progressive of one of the category's
+  own words ("is leaking", "it's flooding") or a present state ("water is everywhere").
+- It is *stale* when, with nothing active, the turn puts it in the past or says it was dealt
+  with: "last week", "two months ago", "a while back", "was fixed", "it's fine now", "dry
+  since"; or frames it as a what-if: "if the pipe bursts", "in case it floods", "before they
+  burst"; or it is a detector asking for a battery ("the smoke alarm chirps"); or, unless it is a
+  hazard (fire, smoke, sparks, gas, shock, injury) or called urgent, it comes and goes ("a drip
+  now and then", "sometimes"): that is checked first, since "now and then" holds a "now".
+  A symptom that stopped ("the furnace stopped making that noise") is no outage either.
+  A stale match does not fire: "my pipe broke last month and I want it fixed" is an intake.
+  Nor does a "now" that only introduces the caller's wish ("it was fixed, now we need the
+  drywall patched"), trouble that has lasted "for years", or trouble someone else had ("my
+  neighbor had a burst pipe so I want mine checked").
+  "A few days ago" is not stale: a missed emergency costs more than a needless transfer.
+- A hazard (fire, smoke, sparks, gas, shock, injury) that is neither is active.
+- Otherwise it is *plain* ("your plumber broke my pipe"): it fires, unless the same turn carries
+  a legal cue. Then the damage is what the legal question is about, and legal wins ("am I liable
+  if the pipe bursts", "broke my pipe last week and my lawyer says").
+- `wants_a_visit`: a human-request match followed by what someone should come and do ("can you
+  get me someone out here", "is there anybody who can come today") asks for a technician's
+  visit, an intake, unless the caller asked to talk ("talk to someone who can fix it").
+- `damage_blamed_on_us` is a legal cue of its own: one of our people (or "you") as the subject of
+  a damage verb in the past tense, "your guy scratched my floor", "the plumber you sent cracked
+  the tile". Determiners and service verbs keep "can you fix my cracked tile" out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from enum import Enum
+
+
+class UrgentStanding(Enum):
+    ACTIVE = "active"
+    PLAIN = "plain"
+    STALE = "stale"
+
+
+ACTIVE_WORDS = frozenset({"now", "still", "currently", "keeps", "keep", "hurry", "asap",
+                          "immediately", "tonight", "today", "again", "quick", "quickly"})
+# "it's fine now": the "now" settles it
+SETTLED = frozenset({"fine", "ok", "okay", "good", "dry", "better", "working", "done"})
+EXPLICIT_URGENCY = frozenset({"emergency", "urgent", "urgently"})
+RECENT_TIMES = frozenset({("this", "morning"), ("this", "afternoon"), ("this", "evening"),
+                          ("last", "night"), ("right", "now"), ("wont", "stop"),
+                          ("cant", "stop"), ("not", "stopping"), ("won", "stop")})
+PRESENT_BE = frozenset({"is", "are", "its", "theres", "thats", "whats", "im", "keeps"})
+# "the water is everywhere", "the heat is out": a state that holds now
+PRESENT_STATES = frozenset({"everywhere", "broken", "busted", "flooded", "soaked", "out",
+                            "dead", "gone", "underwater"})
+NEGATIONS = frozenset({"not", "no", "isnt", "dont", "doesnt", "didnt", "wasnt", "never",
+                       "nothing", "wont"})
+# "last week" / "last year": a past older than a day or two
+STALE_AFTER_LAST = frozenset({"week", "month", "year", "winter", "spring", "summer", "fall",
+                              "autumn", "time", "weekend", "christmas", "season"})
+STALE_BEFORE_AGO = frozenset({"week", "weeks", "month", "months", "year", "years", "while",
+                              "decade", "decades"})
+STALE_PAIRS = frozenset({("a", "while"), ("while", "back"), ("back", "in"), ("in", "past"),
+                         ("used", "to"), ("years", "back"), ("months", "back"),
+                         ("fine", "now"), ("fine", "since"), ("been", "fine"), ("dry", "since"),
+                         ("ok", "now"), ("okay", "now"), ("taken", "care"), ("all", "good"),
+                         ("for", "years"), ("for", "months")})
+# "now we need the drywall patched": the "now" brings in a wish, not the trouble
+WISHERS = frozenset({"i", "we", "id", "wed", "im"})
+WISHES = frozenset({"want", "wants", "need", "needs", "like", "wanna", "would", "thinking",
+                    "planning", "looking"})
+# someone else's trouble: "my neighbor had a burst pipe"
+OTHER_PEOPLE = frozenset({"neighbor", "neighbors", "neighbour", "neighbours", "friend",
+                          "friends", "sister", "brother", "cousin", "coworker", "parents",
+                          "aunt", "uncle", "sisters", "brothers"})
+OTHERS_HAD_REACH = 2
+STALE_WORDS = frozenset({"previously", "relit", "resolved"})
+RESOLVED_VERBS = frozenset({"fixed", "repaired", "patched", "replaced", "sorted"})
+# "want it fixed", "to be fixed", "get it repaired": a wish, not a resolution
+WISH_BEFORE_RESOLVED = frozenset({"it", "them", "that", "this", "to", "be", "get", "need",
+                                  "needs", "want", "wants", "like", "getting", "have"})
+DONE_BEFORE_OBJECT = frozenset({"got", "had", "already"})
+HYPOTHETICAL = frozenset({"if", "case", "incase", "prevent", "avoid", "unless", "whether",
+                          "before"})
+HYPOTHETICAL_REACH = 3
+# trouble that comes and goes: a repair, unless it is a hazard ("sparks now and then")
+INTERMITTENT_WORDS = frozenset({"sometimes", "occasionally", "occasional", "intermittently",
+                                "periodically"})
+# first and third word: "now and then", "once in a while", "every so often", "time to time"
+INTERMITTENT_PAIRS = frozenset({("now", "then"), ("in", "while"), ("every", "often"),
+                                ("time", "time"), ("every", "while")})
+HAZARD_WORDS = frozenset({"fire", "flames", "flame", "smoke", "smoking", "spark", "sparks",
+                          "sparking", "gas", "shock", "shocked", "zapped", "burning", "burnt",
+                          "electrocuted", "monoxide", "co", "hurt", "injured", "bleeding"})
+# a detector asking for a battery is maintenance, not an alarm
+MAINTENANCE_WORDS = frozenset({"battery", "batteries", "chirp", "chirps", "chirping",
+                               "chirped", "chirpy"})
+# the trigger's words and the one after it ("smoke" + "alarm")
+DETECTOR_WORDS = frozenset({"alarm", "alarms", "detector", "detectors"})
+STOPPED = frozenset({"stopped", "stops", "quit", "quits"})
+STILL_AN_OUTAGE = frozenset({"working", "running", "heating", "blowing", "firing", "igniting",
+                             "lighting", "pumping", "draining"})
+
+# who "we" are, as a caller says it
+OUR_PEOPLE = frozenset({"guy", "guys", "tech", "techs", "technician", "technicians", "plumber",
+                        "plumbers", "electrician", "electricians", "installer", "installers",
+                        "worker", "workers", "crew", "team", "man", "men", "people",
+                        "employee", "employees", "contractor", "company", "handyman",
+                        "helper", "roofer", "painter"})
+# a trade named with "the" is a contractor for a home-services line; "the guy" is anybody
+TRADES = frozenset({"tech", "technician", "plumber", "electrician", "installer", "crew",
+                    "worker", "workers", "handyman", "roofer", "contractor"})
+YOU = frozenset({"you", "ya", "yall"})
+DAMAGED = frozenset({"broke", "damaged", "scratched", "ruined", "dented", "cracked", "stained",
+                     "destroyed", "wrecked", "scuffed", "chipped", "gouged", "tore", "ripped",
+                     "smashed", "flooded", "burned", "burnt", "messed", "punctured", "busted",
+                     "shattered"})
+# a service verb between "you" and the damage word makes it an adjective ("fix my cracked")
+SERVICE_VERBS = frozenset({"fix", "repair", "replace", "look", "check", "come", "patch", "help",
+                           "take", "see", "clean", "install", "send", "handle", "do", "quote"})
+DETERMINERS = frozenset({"my", "the", "a", "an", "our", "this", "that", "some", "his", "her",
+                         "their", "those", "these", "its", "is", "was", "got", "get"})
+BLAME_REACH = 3
+# after a human-request match: what someone should come and do
+VISIT_WORDS = frozenset({"out", "over", "here", "come", "coming", "fix", "repair", "look",
+                         "check", "install", "replace", "today", "tomorrow"})
+TALK_WORDS = frozenset({"talk", "speak", "chat", "talking", "speaking", "transfer", "connect",
+                        "phone", "line", "call", "human", "real", "live"})
+VISIT_REACH = 3
+BLAME_RULE = "damage blamed on us"
+
+
+def urgent_standing(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int],
+                    category_keys: Collection[str], keys: Sequence[str]) -> UrgentStanding:
+    """Whether an urgent match at `span` is happening now, is past or hypothetical, or plain."""
+    first, last = span
+    hazard = HAZARD_WORDS.intersection(tokens[first:last + 1])
+    if _comes_and_goes(tokens) and not hazard and not EXPLICIT_URGENCY.intersection(tokens):
+        return UrgentStanding.STALE
+    if _detector_wants_battery(tokens, span) or _stopped_a_habit(tokens, last):
+        return UrgentStanding.STALE
+    if _is_active(tokens, span, category_keys, keys):
+        return UrgentStanding.ACTIVE
+    if (_is_stale(tokens) or _is_hypothetical(tokens, clauses, span)
+            or _someone_elses(tokens, clauses, span)):
+        return UrgentStanding.STALE
+    # a hazard described now is no subject for a legal question to outrank
+    return UrgentStanding.ACTIVE if hazard else UrgentStanding.PLAIN
+
+
+def _detector_wants_battery(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    return bool(DETECTOR_WORDS.intersection(tokens[span[0]:span[1] + 2])
+                and MAINTENANCE_WORDS.intersection(tokens))
+
+
+def _stopped_a_habit(tokens: Sequence[str], last: int) -> bool:
+    """"The furnace stopped making that noise": it stopped a symptom, not its work."""
+    following = tokens[last + 1] if last + 1 < len(tokens) else ""
+    return (tokens[last] in STOPPED and following.endswith("ing")
+            and following not in STILL_AN_OUTAGE)
+
+
+def _is_active(tokens: Sequence[str], span: tuple[int, int], category_keys: Collection[str],
+               keys: Sequence[str]) -> bool:
+    for index, word in enumerate(tokens):
+        before = tokens[max(0, index - 3):index]
+        if word in ACTIVE_WORDS and not (word == "now" and (
+                (index and tokens[index - 1] in SETTLED) or _brings_a_wish(tokens, index))):
+            return True
+        if word in EXPLICIT_URGENCY and not NEGATIONS.intersection(before):
+            return True
+        if index and (tokens[index - 1], word) in RECENT_TIMES:
+            return True
+        if word == "just" and span[0] - 2 <= index <= span[1]:
+            return True  # "the pipe just burst"; "I just want it fixed" is far from it
+        progressive = word.endswith("ing") and keys[index] in category_keys
+        if ((progressive or word in PRESENT_STATES)
+                and PRESENT_BE.intersection(tokens[max(0, index - 2):index])):
+            return True
+    return False
+
+
+def _brings_a_wish(tokens: Sequence[str], index: int) -> bool:
+    """"now we need ...", "now I'd like ...", "now want ...": the caller's plan, not the trouble."""
+    following = tokens[index + 1:index + 3]
+    if following[:1] and following[0] in WISHES:
+        return True
+    return len(following) == 2 and following[0] in WISHERS and following[1] in WISHES
+
+
+def _someone_elses(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]
+                   ) -> bool:
+    """"my neighbor had a burst pipe": another household's trouble, told as the reason."""
+    first = span[0]
+    for index in range(max(0, first - 2 - OTHERS_HAD_REACH), first):
+        if (tokens[index] in OTHER_PEOPLE and clauses[index] == clauses[first]
+                and _had_trouble(tokens[index + 1:index + 2 + OTHERS_HAD_REACH])):
+            return True
+    return False
+
+
+def _had_trouble(following: Sequence[str]) -> bool:
+    """"had a burst pipe", not "had to shut our water off"."""
+    for at, word in enumerate(following[:-1]):
+        if word == "had":
+            return following[at + 1] != "to"
+    return False
+
+
+def _comes_and_goes(tokens: Sequence[str]) -> bool:
+    if INTERMITTENT_WORDS.intersection(tokens):
+        return True
+    return any((tokens[i], tokens[i + 2]) in INTERMITTENT_PAIRS for i in range(len(tokens) - 2))
+
+
+def _is_stale(tokens: Sequence[str]) -> bool:
+    for index, word in enumerate(tokens):
+        previous = tokens[index - 1] if index else ""
+        if word in STALE_WORDS or (previous, word) in STALE_PAIRS:
+            return True
+        if previous == "last" and word in STALE_AFTER_LAST:
+            return True
+        if word == "ago" and STALE_BEFORE_AGO.intersection(tokens[max(0, index - 2):index]):
+            return True
+        if word in RESOLVED_VERBS and index:
+            if previous not in WISH_BEFORE_RESOLVED:
+                return True
+            if previous in {"it", "them", "that"} and index > 1 and (
+                    tokens[index - 2] in DONE_BEFORE_OBJECT):
+                return True
+    return False
+
+
+def _is_hypothetical(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]
+                     ) -> bool:
+    """A what-if word before the trigger's last word ("if the pipe bursts", "pipes in case
+    they burst"), in its clause."""
+    first, last = span
+    for index in range(last - 1, max(-1, first - 1 - HYPOTHETICAL_REACH), -1):
+        if clauses[index] != clauses[last]:
+            return False
+        if tokens[index] in HYPOTHETICAL:
+            return True
+    return False
+
+
+def damage_blamed_on_us(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    """(first, last) of "your guy scratched" / "you broke", or None."""
+    for index, word in enumerate(tokens):
+        previous = tokens[index - 1] if index else ""
+        is_agent = word in YOU or (word in OUR_PEOPLE and previous in {"your", "yall"}) or (
+            word in TRADES and previous in {"the", "that"})
+        if not is_agent:
+            continue
+        for at in range(index + 1, min(len(tokens), index + 2 + BLAME_REACH)):
+            if clauses[at] != clauses[index]:
+                break
+            between = tokens[index + 1:at]
+            if tokens[at] in DAMAGED:
+                if (NEGATIONS.intersection(between) or SERVICE_VERBS.intersection(between)
+                        or tokens[at - 1] in DETERMINERS):
+                    break
+                return index - (1 if previous in {"your", "yall", "the", "that"} else 0), at
+            if tokens[at] in NEGATIONS or tokens[at] in SERVICE_VERBS:
+                break
+    return None
+
+
+def wants_a_visit(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    """"get me someone out here": a technician to come, not a person to talk to now."""
+    first, last = span
+    if TALK_WORDS.intersection(tokens[max(0, first - 2):last + 1]):
+        return False
+    return bool(VISIT_WORDS.intersection(tokens[last + 1:last + 1 + VISIT_REACH]))
