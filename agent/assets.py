@@ -13,7 +13,7 @@ from agent.config import WorkerSettings
 from agent.instructions import opening_line
 from agent.voice_cache import fixed_line_pcm
 from agent.warm_transfer import hold_chime
-from audio.speech import pcm16_to_frames
+from audio.speech import pcm16_to_frames, trim_trailing_silence
 from recording import RecordingStore
 from sip.call_control import SipCallControl
 from state.protocols import CallRecorder
@@ -63,5 +63,7 @@ def greeting_text(playbook: Playbook) -> str:
 
 def prerendered_frames(text: str, settings: WorkerSettings) -> list[rtc.AudioFrame]:
     """A fixed line (from the playbook or the code, no caller data) in the model's voice, as
-    the worker rendered it at start (`agent.fixed_lines`); espeak-ng if it could not."""
-    return pcm16_to_frames(fixed_line_pcm(settings, text), AGENT_SAMPLE_RATE)
+    the worker rendered it at start (`agent.fixed_lines`); espeak-ng if it could not. Its
+    tail of silence is cut: what plays next (often the model's reply) follows without a gap."""
+    pcm = trim_trailing_silence(fixed_line_pcm(settings, text), AGENT_SAMPLE_RATE)
+    return pcm16_to_frames(pcm, AGENT_SAMPLE_RATE)

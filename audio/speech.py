@@ -99,6 +99,19 @@ def trim_leading_silence(pcm: bytes, sample_rate: int, *, threshold: int = 300,
     return samples[start:].tobytes()
 
 
+def trim_trailing_silence(pcm: bytes, sample_rate: int, *, threshold: int = 300,
+                          keep_ms: int = 80) -> bytes:
+    """Drop a rendering's tail of silence past `keep_ms` (the last word's decay stays): a
+    fixed line is often followed at once by the model's reply, and a synthesizer's ~300 ms
+    tail is dead air a caller may take for their turn."""
+    samples = np.frombuffer(pcm, dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)
+    if loud.size == 0:
+        return pcm
+    end = min(samples.size, int(loud[-1]) + 1 + sample_rate * keep_ms // 1000)
+    return samples[:end].tobytes()
+
+
 def pcm16_to_frames(pcm: bytes, sample_rate: int, frame_ms: int = FRAME_MS) -> list[rtc.AudioFrame]:
     samples_per_frame = sample_rate * frame_ms // 1000
     bytes_per_frame = samples_per_frame * 2

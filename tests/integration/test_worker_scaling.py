@@ -57,7 +57,7 @@ turns:
 @pytest.fixture
 async def two_worker_stack(postgres_server: PostgresServer) -> AsyncIterator[LocalStack]:
     placeholder = parse_scenario("name: placeholder\nturns:\n  - hangup: true\n")
-    stack = LocalStack(scenario=placeholder, idle_processes=1, concurrent_calls=True,
+    stack = LocalStack(scenario=placeholder, idle_processes=2, concurrent_calls=True,
                        database_url=postgres_server.create_database(
                            f"scale_{uuid.uuid4().hex[:12]}"),
                        # load = calls over capacity, so LiveKit's dispatch sees real load
@@ -155,7 +155,11 @@ async def test_calls_spread_over_two_workers(two_worker_stack: LocalStack) -> No
     results = await asyncio.gather(*(one(c, 1.5 * i) for i, c in enumerate(ids)))
     workers = [_worker_of(stack, c) for c in ids]
     assert set(workers) == {0, 1}, workers
-    assert all(_answered_every_line(r) and not r.report.errors for r in results)
+    unanswered = {r.call_id: {"errors": r.report.errors,
+                              "unanswered": [t.index for t in r.report.turns
+                                             if t.agent_reply_started_at is None]}
+                  for r in results if not _answered_every_line(r) or r.report.errors}
+    assert not unanswered, unanswered
 
 
 
