@@ -108,9 +108,12 @@ class CallSession:
             on_end_call=self._ending.end_call)
         resume_line: str | None = None
         chat_ctx: llm.ChatContext | None = None
+        lost_transfer: str | None = None
         if rt.metadata.get("resume"):
-            userdata.checklist, resume_line, chat_ctx = await restore_call(rt.recorder,
-                                                                           assets.playbook)
+            restored = await restore_call(rt.recorder, assets.playbook)
+            userdata.checklist, resume_line, chat_ctx = (restored.checklist,
+                                                         restored.resume_line, restored.chat_ctx)
+            lost_transfer = restored.unfinished_transfer
             # a category the first agent already handed off is not handed off twice
             userdata.escalated = {e.category for e in userdata.checklist.escalations}
         userdata.hold_reply_shields = True
@@ -139,6 +142,9 @@ class CallSession:
         await self._attach_recording(opening_recording, participant)
         agent.greet()
         rt.mark("greeting_started")
+        if lost_transfer is not None:
+            # the caller was on hold (or relayed) when the agent before died: never silence
+            await self._handoff.recover_lost_transfer(lost_transfer)
         start_call_timers(rt, self._ending)
         await rt.recorder.set_status(
             "in_progress", **(rt.call_audio.status_fields if rt.call_audio else {}))

@@ -13,7 +13,9 @@ import contextlib
 import functools
 import logging
 import time
+from typing import cast, get_args
 
+from livekit import api
 from livekit.agents import AgentSession
 
 from agent.call_ending import CallEnding
@@ -22,7 +24,7 @@ from agent.fixed_lines import private_line_pcm
 from agent.warm_transfer import WarmTransfer, briefing_text, hold_audio
 from state.protocols import ESCALATION, STATUS
 from tools.booking import CallbackRequest
-from tools.context import EscalationRequest, IntakeUserdata
+from tools.context import EscalationReason, EscalationRequest, IntakeUserdata
 from tools.guard_reply import GuardResponder, on_caller_turn
 
 logger = logging.getLogger("intake.handoff")
@@ -166,6 +168,33 @@ class HandoffRouter:
             await warm.close()
             self._rt.warm_transfer = None
             await self._ending.hang_up("transferred")
+
+    async def recover_lost_transfer(self, category: str) -> None:
+        """A replacement agent found a warm transfer its predecessor left unfinished: the
+        person's leg (ringing, briefed or relayed) is hung up with the consult room, and the
+        caller, who has the agent again, gets a callback instead."""
+        consult = WarmTransfer.consult_room_for(self._rt.ctx.room.name)
+        try:
+            await self._rt.ctx.api.room.delete_room(api.DeleteRoomRequest(room=consult))
+        except api.TwirpError as exc:
+            if exc.code != "not_found":
+                logger.warning("consult room not deleted after a restart",
+                               extra={**self._rt.log, "code": exc.code})
+        except Exception as exc:
+            logger.warning("consult room not deleted after a restart",
+                           extra={**self._rt.log, "error": type(exc).__name__})
+        self._rt.record(ESCALATION, {"category": category, "stage": "warm_transfer",
+                                     "transferred": False, "reason": "agent_restarted"})
+        session = self._rt.session
+        if session is None:
+            return
+        playbook = self._rt.assets.playbook
+        reason = cast(EscalationReason,
+                      category if category in get_args(EscalationReason) else "other")
+        trigger = playbook.escalation.get(reason) if reason != "other" else None
+        await self._offer_callback(session, EscalationRequest(
+            category=reason, action="transfer", transfer_number=playbook.transfer_number,
+            source="guard", say=trigger.say if trigger else ""))
 
     async def _offer_callback(self, session: AgentSession[IntakeUserdata],
                               request: EscalationRequest) -> None:

@@ -152,7 +152,9 @@ class LocalStack:
                         continue
                     with contextlib.suppress(ValueError):
                         entry = json.loads(line)
-                        if entry.get("call_id") == call_id and isinstance(entry.get("pid"), int):
+                        # the main process's record writer logs every call too: not a job
+                        if (entry.get("call_id") == call_id and isinstance(entry.get("pid"), int)
+                                and entry["pid"] != worker.pid):
                             return int(entry["pid"])
             if time.monotonic() > deadline:
                 raise LookupError(f"no job process logged for call {call_id}")

@@ -9,7 +9,10 @@ The caller is the simulated caller (a LiveKit participant); the person is a `Sip
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -207,6 +210,83 @@ async def test_a_caller_who_hangs_up_on_hold_leaves_no_call_to_the_person_behind
     record = await stored_call(stack.database_url, result.call_id)
     stages = [e.get("stage") for e in _events(record, "escalation")]
     assert "hold" in stages and "warm_transfer" not in stages  # never connected
+    async with stack.api() as lk:
+        rooms = [r.name for r in (await lk.room.list_rooms(api.ListRoomsRequest())).rooms]
+    assert f"{result.room}-consult" not in rooms
+
+
+RESTARTS_ON_HOLD = """
+name: warm-transfer-agent-dies-on-hold
+fallback_reply: "I'm sorry, nobody could pick up. I've asked for someone to call you back."
+turns:
+  - caller: "Hi, I'm Pat Lee, my number is five one two, five five five, zero one four two."
+    agent:
+      - tool: record_field
+        arguments: {field: name, value: "Pat Lee"}
+      - tool: record_field
+        arguments: {field: phone, value: "512 555 0142"}
+      - say: "Thanks Pat. What can we help you with?"
+  - caller: "Can I talk to a person please?"
+    agent:
+      - say: "Of course. Let me connect you with someone from our team."
+  - caller: "Okay, thank you."
+    # the replacement's resume line, then its callback offer: the caller waits for both
+    pause_before_ms: 2500
+    agent:
+      - say: "You're welcome. Is there anything else?"
+  - hangup: true
+    pause_before_ms: 300
+"""
+
+
+async def test_an_agent_that_dies_while_the_caller_holds_ends_the_persons_leg_and_books_a_callback(
+        sip_agent_stack: SipAgentStack) -> None:
+    """The job is killed while the person's phone rings. The person picks up later into an
+    empty consultation room; the replacement agent hangs that leg up (or cancels the ringing),
+    speaks to the caller again and books the callback: no silence, nobody left waiting."""
+    stack = sip_agent_stack.stack
+    assert stack.database_url is not None
+    call_id = f"holdkill{uuid.uuid4().hex[:8]}"
+    # rings 6 s, under the playbook's ring timeout: without the replacement's clean-up the
+    # person would answer and wait in the consultation room until sipp gave up
+    phone = SippPhone(port=sip_agent_stack.phone_port, hold_ms=6000,
+                      timeout_s=int(SIP_WAIT_S * 2))
+    phone.start()
+    seen: dict[str, float] = {}
+
+    async def kill_while_it_rings(index: int, caller: SimulatedCaller) -> None:
+        if index != 2:
+            return
+        async with asyncio.timeout(SIP_WAIT_S):
+            while not phone.requests_received("INVITE"):  # noqa: ASYNC110 (sipp's trace file)
+                await asyncio.sleep(0.1)
+        killed_agent = caller.agent_identity
+        os.kill(stack.job_pid(call_id), signal.SIGKILL)
+        killed_at = time.monotonic()
+        seen["back_at"] = await caller.wait_for_agent_audio_after(
+            killed_at, timeout=SIP_WAIT_S, other_than=killed_agent)
+        async with asyncio.timeout(SIP_WAIT_S):
+            while not phone.hung_up_on():  # noqa: ASYNC110 (sipp's trace file)
+                await asyncio.sleep(0.1)
+        seen["person_released_after_s"] = time.monotonic() - killed_at
+
+    try:
+        result = await stack.place_call(parse_scenario(RESTARTS_ON_HOLD), call_id=call_id,
+                                        before_line=kill_while_it_rings)
+    finally:
+        phone.stop()
+
+    assert "back_at" in seen and "person_released_after_s" in seen, seen
+    record = await stored_call(stack.database_url, call_id)
+    statuses = [e.get("status") for e in _events(record, "status")]
+    assert statuses.count("resumed") == 1
+    transfer = [e for e in _events(record, "escalation") if e.get("stage") == "warm_transfer"]
+    assert transfer == [{"category": "human_request", "stage": "warm_transfer",
+                         "transferred": False, "reason": "agent_restarted"}]
+    booked = [e for e in _events(record, "status") if e.get("status") == "callback_booked"]
+    assert len(booked) == 1 and booked[0]["reference"]
+    caller_lines = [t["text"] for t in record["turns"] if t["role"] == "caller"]
+    assert any("thank you" in line.lower() for line in caller_lines)
     async with stack.api() as lk:
         rooms = [r.name for r in (await lk.room.list_rooms(api.ListRoomsRequest())).rooms]
     assert f"{result.room}-consult" not in rooms

@@ -18,9 +18,9 @@ from agent.config import booking_backend_for, load_settings
 from agent.dtmf_input import DtmfInput
 from agent.handoff import HandoffRouter
 from agent.limit_actions import start_call_timers
-from agent.resume import restore_call, resume_line
+from agent.resume import restore_call, resume_line, unfinished_transfer
 from sip.call_control import Answered, DialError, TransferRequest
-from state.protocols import TURN, CallInfo
+from state.protocols import ESCALATION, STATUS, TURN, CallEvent, CallInfo
 from state.recorder import InMemoryCallRecorder
 from tests.unit.test_tools_fakes import example_playbook
 from tools.booking import HttpBookingBackend, LocalBookingBackend
@@ -120,13 +120,43 @@ async def test_a_replacement_agent_restores_slots_and_turns_and_says_where_we_we
     await recorder.record(TURN, {"role": "agent", "text": "Where are you located?"})
     # a supervisor's words are not the agent's: they are not replayed as its own
     await recorder.record(TURN, {"role": "supervisor", "text": "Dana here.", "by": "dana"})
-    checklist, line, chat_ctx = await restore_call(recorder, playbook)
+    restored = await restore_call(recorder, playbook)
+    checklist, line, chat_ctx = restored.checklist, restored.resume_line, restored.chat_ctx
+    assert restored.unfinished_transfer is None
     assert checklist.slot("problem").value == "leaking water heater"
     assert [m.text_content for m in chat_ctx.messages()] == [
         "my water heater leaks", "Where are you located?"]
     assert line == resume_line(checklist)
     assert line.startswith("Sorry, I lost you for a second. We were on your ")
     assert "problem" not in line  # already collected: the next missing field is named
+
+
+def _events(*items: tuple[str, dict[str, object]]) -> list[CallEvent]:
+    return [CallEvent(kind, payload) for kind, payload in items]
+
+
+def test_a_hold_with_no_end_recorded_is_an_unfinished_transfer() -> None:
+    hold = (ESCALATION, {"category": "human_request", "stage": "hold"})
+    assert unfinished_transfer(_events((TURN, {"role": "caller", "text": "a person please"}),
+                                       hold)) == "human_request"
+    # relayed to the person: the relay died with the agent
+    relayed = (ESCALATION, {"category": "urgent", "stage": "warm_transfer",
+                            "transferred": True, "via": "relay"})
+    assert unfinished_transfer(_events(hold, relayed)) == "urgent"
+
+
+def test_a_transfer_that_ended_or_never_connected_is_not_unfinished() -> None:
+    hold = (ESCALATION, {"category": "human_request", "stage": "hold"})
+    no_answer = (ESCALATION, {"category": "human_request", "stage": "warm_transfer",
+                              "transferred": False, "reason": "no_answer"})
+    relayed = (ESCALATION, {"category": "human_request", "stage": "warm_transfer",
+                            "transferred": True, "via": "relay"})
+    ended = (STATUS, {"status": "transfer_ended"})
+    assert unfinished_transfer(_events(hold, no_answer)) is None
+    assert unfinished_transfer(_events(hold, relayed, ended)) is None
+    assert unfinished_transfer(_events((ESCALATION, {"category": "pricing",
+                                                     "stage": "handoff"}))) is None
+    assert unfinished_transfer([]) is None
 
 
 # ---------------------------------------------------------------- handoff routing

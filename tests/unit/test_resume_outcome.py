@@ -37,6 +37,6 @@ async def test_the_restored_checklist_gives_the_same_outcome() -> None:
     assert before["escalation_reason"] == "pricing" and before["bookings"]
 
     # the job dies; a replacement restores the call from the same live record
-    restored, _line, _chat = await restore_call(recorder, example_playbook())
+    restored = (await restore_call(recorder, example_playbook())).checklist
     assert restored.outcome() == before
     assert restored.next_action() == ud.checklist.next_action()
