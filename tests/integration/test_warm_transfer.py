@@ -215,28 +215,12 @@ async def test_a_caller_who_hangs_up_on_hold_leaves_no_call_to_the_person_behind
     assert f"{result.room}-consult" not in rooms
 
 
-RESTARTS_ON_HOLD = """
-name: warm-transfer-agent-dies-on-hold
-fallback_reply: "I'm sorry, nobody could pick up. I've asked for someone to call you back."
-turns:
-  - caller: "Hi, I'm Pat Lee, my number is five one two, five five five, zero one four two."
-    agent:
-      - tool: record_field
-        arguments: {field: name, value: "Pat Lee"}
-      - tool: record_field
-        arguments: {field: phone, value: "512 555 0142"}
-      - say: "Thanks Pat. What can we help you with?"
-  - caller: "Can I talk to a person please?"
-    agent:
-      - say: "Of course. Let me connect you with someone from our team."
-  - caller: "Okay, thank you."
-    # the replacement's resume line, then its callback offer: the caller waits for both
-    pause_before_ms: 2500
-    agent:
-      - say: "You're welcome. Is there anything else?"
-  - hangup: true
-    pause_before_ms: 300
-"""
+# the no-answer call, but the agent dies while the phone rings: the replacement's resume line
+# and its callback offer both come before the caller's next line, so the caller waits for both
+RESTARTS_ON_HOLD = NOBODY_ANSWERS.replace(
+    "name: warm-transfer-no-answer", "name: warm-transfer-agent-dies-on-hold").replace(
+    '  - caller: "Okay, thank you."\n',
+    '  - caller: "Okay, thank you."\n    pause_before_ms: 2500\n')
 
 
 async def test_an_agent_that_dies_while_the_caller_holds_ends_the_persons_leg_and_books_a_callback(
