@@ -39,6 +39,9 @@ def free_udp_tcp_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError("no port free for both UDP and TCP on loopback")
 
 
+RTP_PORTS = 200
+
+
 def free_udp_range(size: int, host: str = "127.0.0.1") -> tuple[int, int]:
     """A run of `size` UDP ports that are free now, for RTP."""
     for _ in range(50):
@@ -112,7 +115,9 @@ class LiveKitSip:
             raise ToolMissingError(f"livekit-sip not found in {binary.parent}; "
                                    "run scripts/bootstrap first")
         if self.rtp_ports is None:
-            self.rtp_ports = free_udp_range(40, self.host)
+            # livekit-sip v1.8.0 keeps one RTP port per finished call (seen after transferred
+            # calls): a test session's few dozen SIP calls need room to spare
+            self.rtp_ports = free_udp_range(RTP_PORTS, self.host)
         self.workdir = self.workdir or Path(tempfile.mkdtemp(prefix="intake-livekit-sip-"))
         yaml = YAML()
         with self.config_path.open("w") as fh:
