@@ -60,9 +60,12 @@ async def two_worker_stack(postgres_server: PostgresServer) -> AsyncIterator[Loc
     stack = LocalStack(scenario=placeholder, idle_processes=2, concurrent_calls=True,
                        database_url=postgres_server.create_database(
                            f"scale_{uuid.uuid4().hex[:12]}"),
-                       # load = calls over capacity, so LiveKit's dispatch sees real load
+                       # load = calls over capacity. livekit-server picks a worker at random
+                       # weighted by spare capacity, so with room for 4 calls each, all four
+                       # landed on one worker in 1 of 5 runs; with room for 2, a full worker
+                       # declines the job and livekit-server offers it to the other one
                        worker_env={"INTAKE_DRAIN_TIMEOUT_SECONDS": "90",
-                                   "INTAKE_LOAD_THRESHOLD": "1", "INTAKE_MAX_CALLS": "4"})
+                                   "INTAKE_LOAD_THRESHOLD": "1", "INTAKE_MAX_CALLS": "2"})
     try:
         await stack.start()
         await stack.start_worker()
@@ -154,7 +157,8 @@ async def test_calls_spread_over_two_workers(two_worker_stack: LocalStack) -> No
 
     results = await asyncio.gather(*(one(c, 1.5 * i) for i, c in enumerate(ids)))
     workers = [_worker_of(stack, c) for c in ids]
-    assert set(workers) == {0, 1}, workers
+    # four calls at once on two workers with room for two each: both serve, neither over
+    assert sorted(workers) == [0, 0, 1, 1], workers
     unanswered = {r.call_id: {"errors": r.report.errors,
                               "unanswered": [t.index for t in r.report.turns
                                              if t.agent_reply_started_at is None]}
