@@ -15,7 +15,6 @@ import logging
 import time
 from typing import cast, get_args
 
-from livekit import api
 from livekit.agents import AgentSession
 
 from agent.call_ending import CallEnding
@@ -173,16 +172,8 @@ class HandoffRouter:
         """A replacement agent found a warm transfer its predecessor left unfinished: the
         person's leg (ringing, briefed or relayed) is hung up with the consult room, and the
         caller, who has the agent again, gets a callback instead."""
-        consult = WarmTransfer.consult_room_for(self._rt.ctx.room.name)
-        try:
-            await self._rt.ctx.api.room.delete_room(api.DeleteRoomRequest(room=consult))
-        except api.TwirpError as exc:
-            if exc.code != "not_found":
-                logger.warning("consult room not deleted after a restart",
-                               extra={**self._rt.log, "code": exc.code})
-        except Exception as exc:
-            logger.warning("consult room not deleted after a restart",
-                           extra={**self._rt.log, "error": type(exc).__name__})
+        # a transfer object that never dialed: its close drops the consult room, whoever's
+        await self._new_warm_transfer().close()
         self._rt.record(ESCALATION, {"category": category, "stage": "warm_transfer",
                                      "transferred": False, "reason": "agent_restarted"})
         session = self._rt.session

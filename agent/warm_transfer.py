@@ -147,7 +147,7 @@ class WarmTransfer:
         self._caller_room = caller_room
         self._call_id = call_id
         self._trunk_id = ""
-        self.consult_room_name = self.consult_room_for(caller_room.name)
+        self.consult_room_name = f"{caller_room.name}-consult"
         self.person_identity = f"person-{call_id}"
         self._consult: rtc.Room | None = None
         self._person_track: rtc.RemoteAudioTrack | None = None
@@ -155,11 +155,6 @@ class WarmTransfer:
         self._ended = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._log = {"call_id": call_id}
-
-    @staticmethod
-    def consult_room_for(caller_room: str) -> str:
-        """The private room where the person is dialed and briefed."""
-        return f"{caller_room}-consult"
 
     async def trunk_available(self) -> bool:
         """Whether an outbound trunk is there to dial on (else the caller gets a callback)."""
