@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
     guard.add_argument("--data", default=None,
                        help="labelled sentences split dev/held-out (default: the shipped set)")
     guard.add_argument("--fresh", default=None,
-                       help="labelled sentences never tuned on (default: the shipped set)")
+                       help="labelled sentences of the fresh split (default: the shipped set)")
     guard.add_argument("--show-misses", action="store_true",
                        help="also list every sentence the guard got wrong")
     guard.add_argument("--json", action="store_true", help="print JSON only (the default)")

@@ -31,7 +31,9 @@ When one turn matches several categories, the playbook's priority order wins (ur
 request, legal, pricing), after the words around an urgent match are read
 (tools/escalation_context.py): past, resolved or what-if damage does not fire, and a plain
 damage cue yields to a legal cue in the same turn; a request for someone to come out is a
-visit, not a human request. `check` is a pure function of the text.
+visit, not a human request; a person the caller only tells of ("the plumber we talked to") is
+none. Damage blamed on our people and "sued"/"suing" are legal cues of their own
+(tools/escalation_legal.py). `check` is a pure function of the text.
 """
 
 from __future__ import annotations
@@ -45,12 +47,12 @@ import simplemma
 import snowballstemmer
 
 from tools.escalation_context import (
-    BLAME_RULE,
     UrgentStanding,
-    damage_blamed_on_us,
+    talked_about,
     urgent_standing,
     wants_a_visit,
 )
+from tools.escalation_legal import BLAME_RULE, LAWSUIT_RULE, damage_blamed_on_us, lawsuit_word
 from tools.playbook import ESCALATION_CATEGORIES, EscalationCategory, EscalationTrigger, Playbook
 
 # other words allowed inside a phrase's window ("the pipe under the kitchen sink burst")
@@ -223,7 +225,8 @@ class EscalationGuard:
                 if standing is UrgentStanding.PLAIN and self._legal_cue(keys, where, tokens,
                                                                         clauses, fillers):
                     continue
-            if category == "human_request" and wants_a_visit(tokens, span):
+            if category == "human_request" and (wants_a_visit(tokens, span)
+                                                or talked_about(tokens, span)):
                 continue
             return EscalationMatch(category, phrase, " ".join(tokens[span[0]:span[1] + 1]))
         return None
@@ -237,6 +240,9 @@ class EscalationGuard:
             span = damage_blamed_on_us(tokens, clauses)
             if span is not None:
                 return BLAME_RULE, span
+            at = lawsuit_word(tokens)
+            if at is not None and not _negated(tokens, clauses, at):
+                return LAWSUIT_RULE, (at, at)
         return found
 
     def _legal_cue(self, keys: Sequence[str], where: Mapping[str, Sequence[int]],

@@ -3,30 +3,35 @@ a playbook phrase matched, so that a business's triggers stay plain phrases.
 
 - An urgent match is *active* when the turn says the trouble is happening now: "now", "still",
   "keeps", "won't stop", "just" next to the trigger, a recent time ("this morning", "last
-  night"), "emergency"/"urgent" un-negated, or a present progressive of one of the category's
-  own words ("is leaking", "it's flooding") or a present state ("water is everywhere").
+  night"), "emergency"/"urgent" un-negated and not past or a what-if ("it was an emergency last
+  time", "in case of an emergency"), or a present progressive of one of the category's own
+  words ("is leaking", "it's flooding") or a present state ("water is everywhere").
 - It is *stale* when, with nothing active, the turn puts it in the past or says it was dealt
-  with: "last week", "two months ago", "a while back", "was fixed", "it's fine now", "dry
-  since"; or frames it as a what-if: "if the pipe bursts", "in case it floods", "before they
-  burst"; or it is a detector asking for a battery ("the smoke alarm chirps"); or, unless it is a
+  with: "last week", "two months ago", "a while back", "in twenty nineteen", "was fixed", "it's
+  fine now", "now it's fine", "dry since", "an old stain"; or frames it as a what-if: "if the
+  pipe bursts", "in case it floods", "before they burst", or as a worry from the news; or it is
+  a detector asking for a battery ("the smoke alarm chirps") or to be installed or replaced
+  ("can you install a co detector"), not one sounding or reading high; or, unless it is a
   hazard (fire, smoke, sparks, gas, shock, injury) or called urgent, it comes and goes ("a drip
   now and then", "sometimes"): that is checked first, since "now and then" holds a "now".
   A symptom that stopped ("the furnace stopped making that noise") is no outage either.
   A stale match does not fire: "my pipe broke last month and I want it fixed" is an intake.
-  Nor does a "now" that only introduces the caller's wish ("it was fixed, now we need the
-  drywall patched"), trouble that has lasted "for years", or trouble someone else had ("my
-  neighbor had a burst pipe so I want mine checked").
+  Nor does a "now" that only introduces or closes the caller's wish ("it was fixed, now we need
+  the drywall patched", "we want to finish it now"), trouble that has lasted "for years", or
+  trouble someone else had ("my neighbor had a burst pipe so I want mine checked", "my sister's
+  house flooded"), unless that is a hazard.
   "A few days ago" is not stale: a missed emergency costs more than a needless transfer.
 - A hazard (fire, smoke, sparks, gas, shock, injury) that is neither is active.
 - Otherwise it is *plain* ("your plumber broke my pipe"): it fires, unless the same turn carries
   a legal cue. Then the damage is what the legal question is about, and legal wins ("am I liable
-  if the pipe bursts", "broke my pipe last week and my lawyer says").
+  if the pipe bursts", "broke my pipe last week and my lawyer says"). The legal cues that are
+  rules rather than playbook phrases live in tools/escalation_legal.py.
 - `wants_a_visit`: a human-request match followed by what someone should come and do ("can you
-  get me someone out here", "is there anybody who can come today") asks for a technician's
-  visit, an intake, unless the caller asked to talk ("talk to someone who can fix it").
-- `damage_blamed_on_us` is a legal cue of its own: one of our people (or "you") as the subject of
-  a damage verb in the past tense, "your guy scratched my floor", "the plumber you sent cracked
-  the tile". Determiners and service verbs keep "can you fix my cracked tile" out.
+  get me someone out here", "is there anybody who can come today"), or ending in a "here" that
+  is not "on here" (the phone), asks for a technician's visit, an intake, unless the caller
+  asked to talk ("talk to someone who can fix it").
+- `talked_about`: a human-request match that ends in a past "talked"/"spoke" ("the plumber we
+  spoke to said") is the caller's story, not a request.
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ ACTIVE_WORDS = frozenset({"now", "still", "currently", "keeps", "keep", "hurry",
 # "it's fine now": the "now" settles it
 SETTLED = frozenset({"fine", "ok", "okay", "good", "dry", "better", "working", "done"})
 EXPLICIT_URGENCY = frozenset({"emergency", "urgent", "urgently"})
+# "it was an emergency last time", "in case of an emergency": not one now
+URGENCY_NOT_NOW = frozenset({"was", "were", "if", "case"})
+URGENCY_NOT_NOW_REACH = 4
 RECENT_TIMES = frozenset({("this", "morning"), ("this", "afternoon"), ("this", "evening"),
                           ("last", "night"), ("right", "now"), ("wont", "stop"),
                           ("cant", "stop"), ("not", "stopping"), ("won", "stop")})
@@ -55,6 +63,10 @@ PRESENT_STATES = frozenset({"everywhere", "broken", "busted", "flooded", "soaked
                             "dead", "gone", "underwater"})
 NEGATIONS = frozenset({"not", "no", "isnt", "dont", "doesnt", "didnt", "wasnt", "never",
                        "nothing", "wont"})
+# "in twenty nineteen", "in 2019": a dated past
+YEAR_STARTS = frozenset({"nineteen", "twenty"})
+YEAR_ENDS = frozenset({"ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+                       "seventeen", "eighteen", "nineteen", "twenty", "hundred", "oh"})
 # "last week" / "last year": a past older than a day or two
 STALE_AFTER_LAST = frozenset({"week", "month", "year", "winter", "spring", "summer", "fall",
                               "autumn", "time", "weekend", "christmas", "season"})
@@ -64,17 +76,27 @@ STALE_PAIRS = frozenset({("a", "while"), ("while", "back"), ("back", "in"), ("in
                          ("used", "to"), ("years", "back"), ("months", "back"),
                          ("fine", "now"), ("fine", "since"), ("been", "fine"), ("dry", "since"),
                          ("ok", "now"), ("okay", "now"), ("taken", "care"), ("all", "good"),
-                         ("for", "years"), ("for", "months")})
+                         ("for", "years"), ("for", "months"), ("back", "then")})
+# "an old water stain", "old water damage": marks left by trouble long gone
+OLD_MARKS = frozenset({"stain", "stains", "staining", "stained", "damage"})
 # "now we need the drywall patched": the "now" brings in a wish, not the trouble
 WISHERS = frozenset({"i", "we", "id", "wed", "im"})
 WISHES = frozenset({"want", "wants", "need", "needs", "like", "wanna", "would", "thinking",
                     "planning", "looking"})
+# "we just want to finish it now": a "now" that closes the caller's wish; a "like" this far back
+# is mostly a filler ("it's like pouring now")
+WISHES_BEFORE_NOW = WISHES - {"like"}
+WISH_BEFORE_NOW_REACH = 4
 # someone else's trouble: "my neighbor had a burst pipe"
 OTHER_PEOPLE = frozenset({"neighbor", "neighbors", "neighbour", "neighbours", "friend",
                           "friends", "sister", "brother", "cousin", "coworker", "parents",
                           "aunt", "uncle", "sisters", "brothers"})
 OTHERS_HAD_REACH = 2
-STALE_WORDS = frozenset({"previously", "relit", "resolved"})
+# "my sister's house flooded": another household's home
+HOMES = frozenset({"house", "home", "place", "basement", "apartment", "condo", "unit",
+                   "building"})
+# "previously fixed"; "saw on the news about gas leaks" is a worry, not an event
+STALE_WORDS = frozenset({"previously", "relit", "resolved", "news"})
 RESOLVED_VERBS = frozenset({"fixed", "repaired", "patched", "replaced", "sorted"})
 # "want it fixed", "to be fixed", "get it repaired": a wish, not a resolution
 WISH_BEFORE_RESOLVED = frozenset({"it", "them", "that", "this", "to", "be", "get", "need",
@@ -96,38 +118,29 @@ HAZARD_WORDS = frozenset({"fire", "flames", "flame", "smoke", "smoking", "spark"
 MAINTENANCE_WORDS = frozenset({"battery", "batteries", "chirp", "chirps", "chirping",
                                "chirped", "chirpy"})
 # the trigger's words and the one after it ("smoke" + "alarm")
-DETECTOR_WORDS = frozenset({"alarm", "alarms", "detector", "detectors"})
+DETECTOR_WORDS = frozenset({"alarm", "alarms", "detector", "detectors", "monitor", "monitors"})
+# a detector to be put in or swapped is work to book ("install a co detector") ...
+FITTING_WORDS = frozenset({"install", "installed", "installing", "replace", "replaced",
+                           "replacing", "add", "adding", "new", "old", "upgrade", "upgrading",
+                           "inspect", "inspected", "hardwired", "hardwire", "mount", "put"})
+# ... unless it is sounding or reading high now
+SOUNDING_WORDS = frozenset({"off", "going", "sounding", "blaring", "screaming", "ringing",
+                            "reads", "reading", "says", "high", "levels"})
 STOPPED = frozenset({"stopped", "stops", "quit", "quits"})
 STILL_AN_OUTAGE = frozenset({"working", "running", "heating", "blowing", "firing", "igniting",
                              "lighting", "pumping", "draining"})
 
-# who "we" are, as a caller says it
-OUR_PEOPLE = frozenset({"guy", "guys", "tech", "techs", "technician", "technicians", "plumber",
-                        "plumbers", "electrician", "electricians", "installer", "installers",
-                        "worker", "workers", "crew", "team", "man", "men", "people",
-                        "employee", "employees", "contractor", "company", "handyman",
-                        "helper", "roofer", "painter"})
-# a trade named with "the" is a contractor for a home-services line; "the guy" is anybody
-TRADES = frozenset({"tech", "technician", "plumber", "electrician", "installer", "crew",
-                    "worker", "workers", "handyman", "roofer", "contractor"})
-YOU = frozenset({"you", "ya", "yall"})
-DAMAGED = frozenset({"broke", "damaged", "scratched", "ruined", "dented", "cracked", "stained",
-                     "destroyed", "wrecked", "scuffed", "chipped", "gouged", "tore", "ripped",
-                     "smashed", "flooded", "burned", "burnt", "messed", "punctured", "busted",
-                     "shattered"})
-# a service verb between "you" and the damage word makes it an adjective ("fix my cracked")
-SERVICE_VERBS = frozenset({"fix", "repair", "replace", "look", "check", "come", "patch", "help",
-                           "take", "see", "clean", "install", "send", "handle", "do", "quote"})
-DETERMINERS = frozenset({"my", "the", "a", "an", "our", "this", "that", "some", "his", "her",
-                         "their", "those", "these", "its", "is", "was", "got", "get"})
-BLAME_REACH = 3
 # after a human-request match: what someone should come and do
 VISIT_WORDS = frozenset({"out", "over", "here", "come", "coming", "fix", "repair", "look",
                          "check", "install", "replace", "today", "tomorrow"})
 TALK_WORDS = frozenset({"talk", "speak", "chat", "talking", "speaking", "transfer", "connect",
                         "phone", "line", "call", "human", "real", "live"})
 VISIT_REACH = 3
-BLAME_RULE = "damage blamed on us"
+# "the electrician we talked to said...": a person told about, not asked for
+PAST_TALK = frozenset({"talked", "spoke", "spoken", "chatted"})
+TALK_NOW = frozenset({"talk", "speak", "chat"})
+# inside a human-request match: "somebody out here", "someone over there"
+VISIT_INSIDE = frozenset({"out", "over"})
 
 
 def urgent_standing(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int],
@@ -137,12 +150,13 @@ def urgent_standing(tokens: Sequence[str], clauses: Sequence[int], span: tuple[i
     hazard = HAZARD_WORDS.intersection(tokens[first:last + 1])
     if _comes_and_goes(tokens) and not hazard and not EXPLICIT_URGENCY.intersection(tokens):
         return UrgentStanding.STALE
-    if _detector_wants_battery(tokens, span) or _stopped_a_habit(tokens, last):
+    if (_detector_wants_battery(tokens, span) or _detector_being_fitted(tokens, span)
+            or _stopped_a_habit(tokens, last)):
         return UrgentStanding.STALE
     if _is_active(tokens, span, category_keys, keys):
         return UrgentStanding.ACTIVE
     if (_is_stale(tokens) or _is_hypothetical(tokens, clauses, span)
-            or _someone_elses(tokens, clauses, span)):
+            or _someone_elses(tokens, clauses, span, hazard=bool(hazard))):
         return UrgentStanding.STALE
     # a hazard described now is no subject for a legal question to outrank
     return UrgentStanding.ACTIVE if hazard else UrgentStanding.PLAIN
@@ -151,6 +165,12 @@ def urgent_standing(tokens: Sequence[str], clauses: Sequence[int], span: tuple[i
 def _detector_wants_battery(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     return bool(DETECTOR_WORDS.intersection(tokens[span[0]:span[1] + 2])
                 and MAINTENANCE_WORDS.intersection(tokens))
+
+
+def _detector_being_fitted(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    """"Can you install a co detector", "the smoke alarm needs replacing": work to book."""
+    return bool(DETECTOR_WORDS.intersection(tokens[span[0]:span[1] + 2])
+                and FITTING_WORDS.intersection(tokens) and not SOUNDING_WORDS.intersection(tokens))
 
 
 def _stopped_a_habit(tokens: Sequence[str], last: int) -> bool:
@@ -165,9 +185,11 @@ def _is_active(tokens: Sequence[str], span: tuple[int, int], category_keys: Coll
     for index, word in enumerate(tokens):
         before = tokens[max(0, index - 3):index]
         if word in ACTIVE_WORDS and not (word == "now" and (
-                (index and tokens[index - 1] in SETTLED) or _brings_a_wish(tokens, index))):
+                (index and tokens[index - 1] in SETTLED) or _brings_a_wish(tokens, index)
+                or SETTLED.intersection(tokens[index + 1:index + 3]))):
             return True
-        if word in EXPLICIT_URGENCY and not NEGATIONS.intersection(before):
+        if word in EXPLICIT_URGENCY and not (NEGATIONS.intersection(before) or (
+                URGENCY_NOT_NOW.intersection(tokens[max(0, index - URGENCY_NOT_NOW_REACH):index]))):
             return True
         if index and (tokens[index - 1], word) in RECENT_TIMES:
             return True
@@ -185,16 +207,23 @@ def _brings_a_wish(tokens: Sequence[str], index: int) -> bool:
     following = tokens[index + 1:index + 3]
     if following[:1] and following[0] in WISHES:
         return True
-    return len(following) == 2 and following[0] in WISHERS and following[1] in WISHES
+    if len(following) == 2 and following[0] in WISHERS and following[1] in WISHES:
+        return True
+    # "we want to finish it now"
+    return bool(WISHES_BEFORE_NOW.intersection(tokens[max(0, index - WISH_BEFORE_NOW_REACH):index]))
 
 
-def _someone_elses(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]
-                   ) -> bool:
-    """"my neighbor had a burst pipe": another household's trouble, told as the reason."""
+def _someone_elses(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int], *,
+                   hazard: bool) -> bool:
+    """"my neighbor had a burst pipe", "my sister's house flooded": another household's
+    trouble, told as the reason. A hazard next door still fires."""
     first = span[0]
     for index in range(max(0, first - 2 - OTHERS_HAD_REACH), first):
-        if (tokens[index] in OTHER_PEOPLE and clauses[index] == clauses[first]
-                and _had_trouble(tokens[index + 1:index + 2 + OTHERS_HAD_REACH])):
+        if tokens[index] not in OTHER_PEOPLE or clauses[index] != clauses[first]:
+            continue
+        if _had_trouble(tokens[index + 1:index + 2 + OTHERS_HAD_REACH]):
+            return True
+        if not hazard and tokens[index + 1] in HOMES:
             return True
     return False
 
@@ -222,6 +251,12 @@ def _is_stale(tokens: Sequence[str]) -> bool:
             return True
         if word == "ago" and STALE_BEFORE_AGO.intersection(tokens[max(0, index - 2):index]):
             return True
+        if word in OLD_MARKS and "old" in tokens[max(0, index - 2):index]:
+            return True
+        if previous == "in" and _is_year(tokens, index):
+            return True
+        if word == "now" and SETTLED.intersection(tokens[index + 1:index + 3]):
+            return True  # "now it's fine", as "fine now"
         if word in RESOLVED_VERBS and index:
             if previous not in WISH_BEFORE_RESOLVED:
                 return True
@@ -229,6 +264,15 @@ def _is_stale(tokens: Sequence[str]) -> bool:
                     tokens[index - 2] in DONE_BEFORE_OBJECT):
                 return True
     return False
+
+
+def _is_year(tokens: Sequence[str], index: int) -> bool:
+    """"2019", "twenty nineteen", "nineteen ninety": not "twenty minutes"."""
+    word = tokens[index]
+    if word.isdigit():
+        return len(word) == 4 and word[:2] in {"19", "20"}
+    following = tokens[index + 1] if index + 1 < len(tokens) else ""
+    return word in YEAR_STARTS and (following in YEAR_ENDS or following.endswith("ty"))
 
 
 def _is_hypothetical(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]
@@ -244,26 +288,11 @@ def _is_hypothetical(tokens: Sequence[str], clauses: Sequence[int], span: tuple[
     return False
 
 
-def damage_blamed_on_us(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
-    """(first, last) of "your guy scratched" / "you broke", or None."""
-    for index, word in enumerate(tokens):
-        previous = tokens[index - 1] if index else ""
-        is_agent = word in YOU or (word in OUR_PEOPLE and previous in {"your", "yall"}) or (
-            word in TRADES and previous in {"the", "that"})
-        if not is_agent:
-            continue
-        for at in range(index + 1, min(len(tokens), index + 2 + BLAME_REACH)):
-            if clauses[at] != clauses[index]:
-                break
-            between = tokens[index + 1:at]
-            if tokens[at] in DAMAGED:
-                if (NEGATIONS.intersection(between) or SERVICE_VERBS.intersection(between)
-                        or tokens[at - 1] in DETERMINERS):
-                    break
-                return index - (1 if previous in {"your", "yall", "the", "that"} else 0), at
-            if tokens[at] in NEGATIONS or tokens[at] in SERVICE_VERBS:
-                break
-    return None
+def talked_about(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    """"The electrician we talked to said the panel is old": the person comes before a past
+    "talked", so the caller tells of them; "I talked to a robot" and "let me speak to the lady I
+    talked to" still count."""
+    return tokens[span[1]] in PAST_TALK and not TALK_NOW.intersection(tokens[:span[0]])
 
 
 def wants_a_visit(tokens: Sequence[str], span: tuple[int, int]) -> bool:
@@ -271,4 +300,8 @@ def wants_a_visit(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     first, last = span
     if TALK_WORDS.intersection(tokens[max(0, first - 2):last + 1]):
         return False
+    if VISIT_INSIDE.intersection(tokens[first + 1:last]):
+        return True  # "get somebody out here"
+    if tokens[last] == "here" and tokens[last - 1] != "on":
+        return True  # "your guy was here"; "a person on here" is on the phone
     return bool(VISIT_WORDS.intersection(tokens[last + 1:last + 1 + VISIT_REACH]))

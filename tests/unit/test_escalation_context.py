@@ -8,7 +8,7 @@ import pytest
 
 from tests.unit.test_tools_fakes import example_playbook
 from tools.escalation import EscalationGuard, _words_and_clauses
-from tools.escalation_context import BLAME_RULE, damage_blamed_on_us
+from tools.escalation_legal import BLAME_RULE, damage_blamed_on_us
 
 pytestmark = pytest.mark.unit
 
@@ -227,4 +227,99 @@ def test_a_request_for_someone_to_come_out_is_a_visit_not_a_human_request(
     ("we need an extra outlet in the garage", None),
 ])
 def test_the_fourth_rounds_playbook_triggers(text: str, category: str | None) -> None:
+    assert _category(text) == category
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    # a detector to install or replace is work to book; one sounding or reading high is not
+    ("can you put in a new smoke detector in the bedroom", None),
+    ("we need the old co detectors replaced", None),
+    ("the co monitor reads three hundred and the alarm is going", "urgent"),
+    ("the new co detector is going off", "urgent"),
+    # "emergency" in the past or as a what-if is not one now
+    ("it was an emergency last time, this is just a tune-up", None),
+    ("if there's an emergency do you answer at night", None),
+    ("this is an emergency, the basement is flooding", "urgent"),
+    # a "now" that closes the caller's wish, or says it is fine
+    ("the pipe burst back in the spring and we want the wall redone now", None),
+    ("that was an emergency back then but now it's fine", None),
+    ("the pipe burst back in the spring and now water is pouring out again", "urgent"),
+    # a dated past is stale; "in twenty minutes" is no year
+    ("the basement flooded in twenty eighteen and we'd like it finished", None),
+    ("in 2019 the basement flooded but it's been dry since", None),
+    ("the basement will be flooded in twenty minutes, water is pouring in", "urgent"),
+    # another household's home; a hazard there still fires
+    ("my neighbor's basement flooded so i want a backflow valve", None),
+    ("my neighbor's house is on fire and it's spreading to our fence", "urgent"),
+    # an old stain and a worry from the news are no emergency
+    ("there's an old water stain on the ceiling, the wall is wet from way back", None),
+    ("i read on the news about burst pipes so i want ours insulated", None),
+    ("the ceiling is soaked and water is pouring through", "urgent"),
+])
+def test_a_detector_to_fit_a_past_emergency_or_a_dated_or_distant_flood_is_no_emergency(
+        text: str, category: str | None) -> None:
+    assert _category(text) == category
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    # a person the caller only tells of is no request
+    ("the electrician we talked to said the panel is old", None),
+    ("let me speak to the lady i talked to yesterday", "human_request"),
+    ("i talked to your robot and i want a real person", "human_request"),
+    # "here" is a visit unless it is "on here", the phone
+    ("can i get a person on here please", "human_request"),
+    ("can you get somebody out here", None),
+    ("your guy was here on tuesday and the faucet still drips", None),
+])
+def test_a_person_told_of_or_sent_here_is_no_human_request(
+        text: str, category: str | None) -> None:
+    assert _category(text) == category
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("water is coming through the light fixture", "urgent"),
+    ("the washer hose is gushing and i can't get to the valve", "urgent"),
+    ("the garden hose has a slow drip", None),
+    ("our pipes froze overnight and one of them split", "urgent"),
+    ("the pipes froze last winter, can you insulate them", None),
+    ("the laundry room reeks of gas", "urgent"),
+    ("we smell propane by the grill", "urgent"),
+    ("we need a propane line run to the grill", None),
+    ("a contractor hit the gas line in the yard", "urgent"),
+    ("we want a gas line put in for the grill", None),
+    ("steam is pouring out of the relief valve", "urgent"),
+    ("there's a river coming out from under the dishwasher", "urgent"),
+    ("we live down the road from the river", None),
+    ("water is dripping onto the electrical panel", "urgent"),
+    ("the water heater panel cover is loose", None),
+    ("the bathtub is running over and it's going into the hall", "urgent"),
+    ("the light over the sink flickers when the dishwasher runs", None),
+    ("someone is bleeding, he cut himself on the pipe", "urgent"),
+    ("my back hurts too much to get under the sink", None),
+    ("can you install a flood light by the garage", None),
+    ("i'm a nurse in the emergency room so call after six", None),
+    ("agent", "human_request"),
+    ("our real estate agent wants the inspection done", None),
+    ("i want to talk to whoever i spoke with last time", "human_request"),
+    ("can i talk to the plumber who's coming", "human_request"),
+    ("gimme a real human", "human_request"),
+    ("can you put me on the schedule for friday", None),
+    ("how much would it be to patch the ceiling", "pricing"),
+    ("we live across from the tennis courts", None),
+    ("i'll see you in court", "legal"),
+    ("can you sign a lien waiver for the bank", "legal"),
+    ("does your contract have fine print about cancelling", "legal"),
+    ("my wife sue will be home", None),
+    ("i'm gonna sue over this", "legal"),
+    ("what's the deposit to get on the schedule", "pricing"),
+    ("can we pay monthly", "pricing"),
+    ("is it like two hundred bucks", "pricing"),
+    ("would it be more than a grand", "pricing"),
+    ("my budget is around two thousand dollars", None),
+    ("what are your hours", None),
+    ("how much do you charge by the hour", "pricing"),
+    ("i'm in charge of the house while my parents are away", None),
+    ("they said you guys are first rate", None),
+])
+def test_the_fifth_rounds_playbook_triggers(text: str, category: str | None) -> None:
     assert _category(text) == category

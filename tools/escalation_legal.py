@@ -1,0 +1,90 @@
+"""Legal cues that are English-language rules rather than playbook phrases: the guard asks them
+when the legal category's phrases found nothing (tools/escalation.py).
+
+- `damage_blamed_on_us` is a legal cue of its own: one of our people (or "you") as the subject of
+  a damage verb in the past tense, "your guy scratched my floor", "the plumber you sent cracked
+  the tile", "your guys left a mess and broke a tile", "your tech knocked a hole in my wall".
+  Determiners and service verbs keep "can you fix my cracked tile" out.
+- `lawsuit_word`: "sued" and "suing" are legal cues whoever sues ("the hoa is suing me"); the
+  bare "sue" is also a name, so it needs a playbook phrase ("can I sue", "I'll sue").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tools.escalation_context import NEGATIONS
+
+# who "we" are, as a caller says it
+OUR_PEOPLE = frozenset({"guy", "guys", "tech", "techs", "technician", "technicians", "plumber",
+                        "plumbers", "electrician", "electricians", "installer", "installers",
+                        "worker", "workers", "crew", "team", "man", "men", "people",
+                        "employee", "employees", "contractor", "company", "handyman",
+                        "helper", "roofer", "painter"})
+# a trade named with "the" is a contractor for a home-services line; "the guy" is anybody
+TRADES = frozenset({"tech", "technician", "plumber", "electrician", "installer", "crew",
+                    "worker", "workers", "handyman", "roofer", "contractor"})
+YOU = frozenset({"you", "ya", "yall"})
+DAMAGED = frozenset({"broke", "damaged", "scratched", "ruined", "dented", "cracked", "stained",
+                     "destroyed", "wrecked", "scuffed", "chipped", "gouged", "tore", "ripped",
+                     "smashed", "flooded", "burned", "burnt", "messed", "punctured", "busted",
+                     "shattered", "dinged", "fried", "stripped", "bent", "nicked", "marred",
+                     "severed", "shorted"})
+# "your tech knocked a hole in my drywall"
+HOLE_VERBS = frozenset({"knocked", "punched", "kicked", "left"})
+HOLE_REACH = 3
+# "your guys left a mess and broke a tile": a second verb of the same subject
+AND_REACH = 6
+# a service verb between "you" and the damage word makes it an adjective ("fix my cracked")
+SERVICE_VERBS = frozenset({"fix", "repair", "replace", "look", "check", "come", "patch", "help",
+                           "take", "see", "clean", "install", "send", "handle", "do", "quote"})
+DETERMINERS = frozenset({"my", "the", "a", "an", "our", "this", "that", "some", "his", "her",
+                         "their", "those", "these", "its", "is", "was", "got", "get"})
+BLAME_REACH = 3
+BLAME_RULE = "damage blamed on us"
+# "Sue" is also a name; "sued" and "suing" are not
+LAWSUIT_FORMS = frozenset({"sued", "suing"})
+LAWSUIT_RULE = "sued or suing"
+
+
+def damage_blamed_on_us(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    """(first, last) of "your guy scratched" / "you broke", or None."""
+    for index, word in enumerate(tokens):
+        previous = tokens[index - 1] if index else ""
+        is_agent = word in YOU or (word in OUR_PEOPLE and previous in {"your", "yall"}) or (
+            word in TRADES and previous in {"the", "that"})
+        if not is_agent:
+            continue
+        start = index - (1 if previous in {"your", "yall", "the", "that"} else 0)
+        at = _blamed_damage(tokens, clauses, index)
+        if at is not None:
+            return start, at
+    return None
+
+
+def _blamed_damage(tokens: Sequence[str], clauses: Sequence[int], agent: int) -> int | None:
+    """The damage verb whose subject is tokens[agent]: "broke" in "your guy broke", "you
+    just cracked", "your guys left a mess and broke a tile", "knocked a hole"."""
+    for at in range(agent + 1, min(len(tokens), agent + 2 + AND_REACH)):
+        if clauses[at] != clauses[agent] or tokens[at] in NEGATIONS:
+            return None
+        word, following = tokens[at], tokens[at + 1:at + 1 + HOLE_REACH]
+        if at > agent + 1 + BLAME_REACH or SERVICE_VERBS.intersection(tokens[agent + 1:at]):
+            # a second verb after "and", taking an object: not "fix the sink and cracked tile"
+            if (tokens[at - 1] == "and" and word in DAMAGED
+                    and following[:1] and following[0] in DETERMINERS):
+                return at
+            continue
+        if word in DAMAGED or (word in HOLE_VERBS and {"hole", "holes"}.intersection(following)):
+            return None if tokens[at - 1] in DETERMINERS else at
+        if word in SERVICE_VERBS:
+            continue
+    return None
+
+
+def lawsuit_word(tokens: Sequence[str]) -> int | None:
+    """Where "sued" or "suing" is: a legal cue whoever sues ("the hoa is suing me")."""
+    for index, word in enumerate(tokens):
+        if word in LAWSUIT_FORMS:
+            return index
+    return None
