@@ -11,8 +11,11 @@ the third round looked at any miss, measured untouched once, and tuned on in the
 (issue 14); `--show-misses` lists it since. guard_sentences_everyday_blind.txt was written
 before that round, without reading the trigger lists, measured untouched through it (urgent P/R
 0.879/0.847, human request 0.969/0.887, legal 0.966/0.789, pricing 0.958/0.812, 21 of 280
-ordinary sentences fired) and tuned on in the fifth round: `--show-misses` lists it too, and no
-split here is blind any more. All six are reported, with the targets.
+ordinary sentences fired) and tuned on in the fifth round: `--show-misses` lists it too.
+guard_sentences_everyday_blind2.txt was written before the fifth round's changes were seen, by
+a writer who read no trigger list, guard code or other split; it is never tuned on and
+`--show-misses` never lists it: its figures are the ones to believe. All seven are reported,
+with the targets.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ FRESH_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_fresh.t
 EVERYDAY_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday.txt"
 # written before the fourth round, blind to the trigger lists; tuned on in the fifth
 BLIND_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind.txt"
+# written for the fifth round by a writer blind to the rules; never tuned on, never listed
+BLIND2_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind2.txt"
 NONE = "none"
 LABELS = (*ESCALATION_CATEGORIES, NONE)
 RECALL_TARGETS = {"urgent": 0.95, "human_request": 0.95, "legal": 0.9, "pricing": 0.9}
@@ -141,7 +146,8 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                         fresh_path: Path | None = FRESH_FILE,
                         round2_path: Path | None = ROUND2_FILE,
                         everyday_path: Path | None = EVERYDAY_FILE,
-                        blind_path: Path | None = BLIND_FILE, *,
+                        blind_path: Path | None = BLIND_FILE,
+                        blind2_path: Path | None = BLIND2_FILE, *,
                         show_misses: bool = False) -> dict[str, Any]:
     guard = EscalationGuard.from_playbook(load_playbook(playbook_path))
     sentences = load_sentences(data_path)
@@ -151,6 +157,8 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                 if everyday_path is not None else [])
     blind = (load_sentences(blind_path, split="everyday_blind")
              if blind_path is not None else [])
+    blind2 = (load_sentences(blind2_path, split="everyday_blind2")
+              if blind2_path is not None else [])
     dev = [s for s in sentences if s.split == "dev"]
     held_out = [s for s in sentences if s.split == "held_out"]
     result: dict[str, Any] = {
@@ -160,7 +168,9 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                       for split, group in (("dev", dev), ("held_out", held_out),
                                            ("round2", round2), ("fresh", fresh),
                                            ("everyday", everyday),
-                                           ("everyday_blind", blind))},
+                                           ("everyday_blind", blind),
+                                           ("everyday_blind2", blind2))},
+        "everyday_blind2": score(guard, blind2) if blind2 else None,
         "everyday_blind": score(guard, blind) if blind else None,
         "everyday": score(guard, everyday) if everyday else None,
         "fresh": score(guard, fresh) if fresh else None,
@@ -168,11 +178,12 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
         "round2": score(guard, round2) if round2 else None,
         "dev": score(guard, dev),
         "cost_per_turn_ms": cost_per_turn_ms(guard, sentences + round2 + fresh + everyday
-                                             + blind),
+                                             + blind + blind2),
         "targets": {"recall": RECALL_TARGETS, "precision": PRECISION_TARGET,
                     "cost_p99_ms": COST_P99_TARGET_MS},
     }
     result["targets_met"] = {
+        "everyday_blind2": _met(result["everyday_blind2"]) if blind2 else None,
         "everyday_blind": _met(result["everyday_blind"]) if blind else None,
         "everyday": _met(result["everyday"]) if everyday else None,
         "fresh": _met(result["fresh"]) if fresh else None,

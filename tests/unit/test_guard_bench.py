@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.guard_bench import (
+    BLIND2_FILE,
     BLIND_FILE,
     EVERYDAY_FILE,
     FRESH_FILE,
@@ -33,7 +34,8 @@ def test_the_shipped_set_has_enough_sentences_per_label_and_two_halves() -> None
         halves = {s.split for s in sentences if s.label == label}
         assert halves == {"dev", "held_out"}
     for path, split in ((FRESH_FILE, "fresh"), (ROUND2_FILE, "round2"),
-                        (EVERYDAY_FILE, "everyday"), (BLIND_FILE, "everyday_blind")):
+                        (EVERYDAY_FILE, "everyday"), (BLIND_FILE, "everyday_blind"),
+                        (BLIND2_FILE, "everyday_blind2")):
         other = load_sentences(path, split=split)
         assert {s.label for s in other} == set(counts) and {s.split for s in other} == {split}
         assert not set(texts) & {s.text for s in other}
@@ -93,3 +95,19 @@ def test_the_blind_set_meets_the_issues_counts_and_its_misses_are_listed() -> No
     listed = [m for m in result["misses"] if m["split"] == "everyday_blind"]
     texts = {s.text for s in blind}
     assert all(m["text"] in texts for m in listed)
+
+
+def test_the_second_blind_set_meets_the_issues_counts_and_is_never_listed() -> None:
+    """Never tuned on: `--show-misses` must not show its sentences to whoever tunes next."""
+    from benchmarks.guard_bench import run_guard_benchmark
+    from tests.unit.test_tools_fakes import EXAMPLE_PLAYBOOK
+
+    blind2 = load_sentences(BLIND2_FILE, split="everyday_blind2")
+    for label in ("urgent", "human_request", "legal", "pricing"):
+        assert sum(1 for s in blind2 if s.label == label) >= 100
+    assert sum(1 for s in blind2 if s.label == "none") >= 200
+    result = run_guard_benchmark(Path(EXAMPLE_PLAYBOOK), show_misses=True)
+    assert set(result["everyday_blind2"]) == {"urgent", "human_request", "legal", "pricing",
+                                              "none"}
+    texts = {s.text for s in blind2}
+    assert not [m for m in result["misses"] if m["text"] in texts]
