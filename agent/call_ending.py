@@ -19,7 +19,8 @@ logger = logging.getLogger("intake.call")
 
 APOLOGY_TIMEOUT_S = 15.0
 # after its goodbye the agent waits this long for the caller to hang up, then hangs up itself
-CALLER_HANGS_UP_FIRST_S = 2.0
+# (a receptionist's beat: 2 s of dead air after "goodbye" made callers wonder if we were there)
+CALLER_HANGS_UP_FIRST_S = 0.5
 
 
 class CallEnding:

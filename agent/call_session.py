@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from livekit import rtc
 from livekit.agents import AgentSession, AutoSubscribe, JobContext, llm, room_io
 
+from agent import playout
 from agent.assets import PrewarmedAssets, prerendered_frames
 from agent.call_ending import CallEnding
 from agent.call_metrics import CallMetricsObserver
@@ -117,6 +118,7 @@ class CallSession:
             # a category the first agent already handed off is not handed off twice
             userdata.escalated = {e.category for e in userdata.checklist.escalations}
         userdata.hold_reply_shields = True
+        playout.install()  # RoomIO's agent audio: pause stops it now, resume loses nothing
         session = self._new_session(userdata)
         agent = IntakeAgent(
             playbook=assets.playbook,

@@ -68,6 +68,8 @@ class CallerReport:
     first_agent_audio_at: float | None = None
     turns: list[CallerTurnResult] = field(default_factory=list)
     segments: list[AgentSpeechSegment] = field(default_factory=list)
+    # seconds of agent audio above the speech threshold: what a pause or a skip leaves out
+    agent_audio_heard_s: float = 0.0
     transcript: list[tuple[str, str]] = field(default_factory=list)
     hung_up_at: float | None = None
     # the agent hung up on us (the room went away), after a `wait_for_hangup` line
@@ -232,6 +234,7 @@ class SimulatedCaller:
             async for event in stream:
                 if frame_rms(bytes(event.frame.data)) < SPEECH_RMS:
                     continue
+                self.report.agent_audio_heard_s += event.frame.duration
                 now = time.monotonic()
                 self._last_loud_at = now
                 last = self.report.segments[-1] if self.report.segments else None

@@ -22,8 +22,9 @@ LONG_REPLY = ("Thank you. Round Rock is in our service area, and we can usually 
               "starting with the date you need this done by, and then your budget.")
 
 
-def scenario(barge_line: str, barge_reply: str | None) -> str:
+def scenario(barge_line: str, barge_reply: str | None, *, barge_in: bool = True) -> str:
     reply = f'\n    agent:\n      - say: "{barge_reply}"' if barge_reply else "\n    agent: []"
+    when = "barge_in_after_ms: 1500" if barge_in else "pause_before_ms: 600"
     return f"""
 name: barge-in
 turns:
@@ -31,7 +32,7 @@ turns:
     agent:
       - say: "{LONG_REPLY}"
   - caller: "{barge_line}"
-    barge_in_after_ms: 1500{reply}
+    {when}{reply}
   - hangup: true
     pause_before_ms: 1200
 """
@@ -95,3 +96,9 @@ async def test_a_backchannel_pauses_then_the_line_is_finished(call_stack: LocalS
     sent = [w.event.get("type") for w in sim.wire_log[first_event:] if w.direction == "client"]
     assert "response.create" in sent or "input_audio_buffer.append" in sent  # this call's wire
     assert "conversation.item.truncate" not in sent
+
+    # and nothing of it was lost: the line was heard in full, as on a call with no backchannel
+    # (livekit's own pause dropped the up to 250 ms of audio it had queued)
+    plain = await call_stack.place_call(parse_scenario(scenario("Mm-hm.", None, barge_in=False)))
+    lost = plain.report.agent_audio_heard_s - result.report.agent_audio_heard_s
+    assert lost < 0.1, (plain.report.agent_audio_heard_s, result.report.agent_audio_heard_s)
