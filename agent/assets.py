@@ -23,6 +23,7 @@ from tools.playbook import Playbook
 AGENT_SAMPLE_RATE = 24000
 # Silero VAD reports the end of the caller's speech after this much silence
 VAD_MIN_SILENCE_S = 0.3
+VAD_MIN_SPEECH_S = 0.03
 APOLOGY_TEXT = ("I'm sorry, I'm having trouble on my end. Someone from our team will call you "
                 "back shortly. Goodbye.")
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import time
 from collections import deque
 from typing import Any
@@ -22,6 +24,11 @@ import numpy as np
 from livekit import rtc
 from livekit.agents.voice.room_io import _output as room_output
 from livekit.agents.voice.room_io import room_io
+
+logger = logging.getLogger("intake.playout")
+FIRST_FRAME_MARK = "first frame of a line queued"
+# `intake bench latency` reads this stage mark from the worker's log (INFO only when asked)
+STAGE_MARK_LEVEL = logging.INFO if os.environ.get("INTAKE_STAGE_MARKS") == "1" else logging.DEBUG
 
 # audio captured into the source, kept to rebuild what a pause cleared (the queue holds 200 ms)
 HISTORY_S = 0.5
@@ -78,6 +85,11 @@ class RewindingAudioOutput(room_output._ParticipantAudioOutput):
         self._audio_source = RecordingAudioSource(sample_rate, num_channels, 200)
         self._cleared: rtc.AudioFrame | None = None
         self._requeue: asyncio.Task[None] | None = None
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        if not self._pushed_duration:
+            logger.log(STAGE_MARK_LEVEL, FIRST_FRAME_MARK, extra={"at": time.time()})
+        await super().capture_frame(frame)
 
     def pause(self) -> None:
         super().pause()

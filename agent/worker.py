@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess, cli, vad
 from livekit.plugins import silero
 
-from agent.assets import VAD_MIN_SILENCE_S, PrewarmedAssets
+from agent.assets import VAD_MIN_SILENCE_S, VAD_MIN_SPEECH_S, PrewarmedAssets
 from agent.call_session import CallSession
 from agent.composition import prewarm_assets
 from agent.config import (
@@ -62,7 +62,9 @@ def _process_vad() -> vad.VAD:
     with _VAD_LOCK:
         if _VAD is None:
             _VAD = silero.VAD.load(
-                min_speech_duration=0.05,  # barge-in must fire within a couple of syllables
+                # one 32 ms Silero window over the threshold pauses the agent (two, at 0.05, let
+                # the caller talk ~30 ms longer over it); a false onset only pauses, then resumes
+                min_speech_duration=VAD_MIN_SPEECH_S,
                 min_silence_duration=VAD_MIN_SILENCE_S,
                 activation_threshold=0.5,
             )

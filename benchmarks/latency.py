@@ -4,14 +4,22 @@ transport_floor_ms: one-way click latency between two probe participants (see
 `transport_floor`). Each figure below is also given `over_floor`: minus the floor times the
 WebRTC hops it contains (greeting 1: agent -> caller; the others 2: caller -> agent -> caller).
 
-greeting_ms: the agent subscribing to the caller's audio -> the first agent audio heard.
+greeting_ms: the agent subscribing to the caller's audio -> the first agent audio heard (the
+first loud frame); greeting_onset_ms: the same to the first agent sound at all (the greeting's
+"Thanks" begins with ~80 ms of a quiet "th" under the loudness threshold).
 response_total_ms: the caller's end of speech -> the first agent audio of the reply, all of it:
 the turn-detection window (`turn_detection_window_ms`, the simulator's end-of-speech silence)
 and the model's own time (`response_model_ms`, its think time before the first audio) included.
 response_overhead_ms: the same minus the window and the scenario's scripted think time, which
 are not ours (the simulator's own processing stays in); split where the simulator
 saw it into inbound (caller's end of speech -> the simulator declares it, minus the window) and
-outbound (the simulator's first audio sent -> heard by the caller).
+outbound (the simulator's first audio sent -> heard by the caller), and outbound again at the
+worker's stage mark (`INTAKE_STAGE_MARKS`, its log): `outbound_agent_ms` (the simulator's first
+audio delta sent -> the worker queues the reply's first frame: the plugin, livekit-agents'
+generation and playout) and `outbound_transport_ms` (that frame queued -> its first sound heard:
+livekit's audio source, Opus, the SFU and the caller's jitter buffer).
+response_overhead_onset_ms: as response_overhead_ms, to the reply's first sound rather than its
+first loud frame ("Thank you" opens with ~80 ms of a quiet "th").
 barge_in_stop_ms: the caller's speech onset over agent audio -> the last agent audio heard, for
 real interruptions and backchannels alike (both pause the agent at once).
 false_barge_in_rate: backchannels after which the agent's line was not heard again.
@@ -22,33 +30,67 @@ goodbye_to_hangup_ms: the end of the caller's goodbye -> the agent hangs up (the
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
 from agent.barge_in import DEFAULT_BACKCHANNELS, is_backchannel
+from agent.playout import FIRST_FRAME_MARK
 from benchmarks.stats import percentile, summarize
 from benchmarks.transport_floor import measure_transport_floor
 from devstack.local_call import CallResult, LocalStack
 from devstack.paths import project_root
 
 LATENCY_SCENARIO = project_root() / "scenarios" / "bench_latency.yaml"
-FIGURES = ("greeting_ms", "response_total_ms", "turn_detection_window_ms", "response_model_ms",
-           "response_overhead_ms", "response_inbound_ms", "response_outbound_ms",
+FIGURES = ("greeting_ms", "greeting_onset_ms", "response_total_ms", "turn_detection_window_ms",
+           "response_model_ms", "response_overhead_ms", "response_overhead_onset_ms",
+           "response_inbound_ms", "response_outbound_ms", "outbound_agent_ms",
+           "outbound_transport_ms",
            "barge_in_stop_ms", "goodbye_to_hangup_ms", "after_agent_goodbye_ms")
 # WebRTC hops inside each figure, for its value over the transport floor
-HOPS = {"greeting_ms": 1, "response_total_ms": 2, "response_overhead_ms": 2,
+HOPS = {"greeting_ms": 1, "greeting_onset_ms": 1, "response_total_ms": 2, "response_overhead_ms": 2,
+        "response_overhead_onset_ms": 2,
+        "outbound_transport_ms": 1,
         "barge_in_stop_ms": 2, "goodbye_to_hangup_ms": 1, "after_agent_goodbye_ms": 0}
 # agent audio heard this long after a backchannel ended means its line went on
 RESUMED_AFTER_S = 0.1
 
 
-def measure_call(result: CallResult) -> dict[str, list[float]]:
+def first_frame_marks(log_dir: Path) -> list[float]:
+    """Wall-clock times the worker queued a line's first frame (its `FIRST_FRAME_MARK` lines)."""
+    marks: list[float] = []
+    for path in log_dir.glob("worker-*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            if FIRST_FRAME_MARK not in line:
+                continue
+            with_mark = json.loads(line)
+            if with_mark.get("message") == FIRST_FRAME_MARK and "at" in with_mark:
+                marks.append(float(with_mark["at"]))
+    return sorted(marks)
+
+
+def _split_outbound(out: dict[str, list[float]], marks: list[float], wall_offset: float,
+                    sent_at: float, heard_at: float) -> None:
+    """Split one reply's outbound time at the worker's mark (monotonic -> wall: `wall_offset`)."""
+    sent, heard = sent_at + wall_offset, heard_at + wall_offset
+    queued = next((m for m in marks if sent <= m <= heard), None)
+    if queued is not None:
+        out["outbound_agent_ms"].append((queued - sent) * 1000)
+        out["outbound_transport_ms"].append((heard - queued) * 1000)
+
+
+def measure_call(result: CallResult, marks: list[float] | None = None,
+                 wall_offset: float = 0.0) -> dict[str, list[float]]:
     report = result.report
     out: dict[str, list[float]] = {key: [] for key in FIGURES}
     out.update(backchannels=[], backchannels_cancelled=[], interruptions=[],
                interruptions_missed=[])
     if report.greeting_ms is not None:
         out["greeting_ms"].append(report.greeting_ms)
+    if report.greeting_onset_ms is not None:
+        out["greeting_onset_ms"].append(report.greeting_onset_ms)
     first_replies = {t.turn_index: t for t in result.sim_turn_timings
                      if t.turn_index is not None and t.speech_stopped_at is not None}
     turns = report.turns
@@ -83,11 +125,17 @@ def measure_call(result: CallResult) -> dict[str, list[float]]:
                 (timing.speech_stopped_at - turn.speech_ended_at) * 1000 - window)
             out["response_outbound_ms"].append(
                 (turn.agent_reply_started_at - timing.first_audio_at) * 1000)
+            if marks:
+                _split_outbound(out, marks, wall_offset, timing.first_audio_at,
+                                turn.agent_reply_sound_at or turn.agent_reply_started_at)
         out["response_total_ms"].append(total)
         out["turn_detection_window_ms"].append(window)
         out["response_model_ms"].append(model)
         # the simulator's own processing stays in: only its scripted waits are not ours
         out["response_overhead_ms"].append(total - window - timing.reply_delay_ms)
+        if turn.agent_reply_sound_at is not None:
+            onset = (turn.agent_reply_sound_at - turn.speech_ended_at) * 1000
+            out["response_overhead_onset_ms"].append(onset - window - timing.reply_delay_ms)
     if report.disconnected_at is not None and turns:
         goodbye = turns[-1]
         out["goodbye_to_hangup_ms"].append(
@@ -130,6 +178,9 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
     scenario = load_scenario(scenario_path)
     samples: dict[str, list[float]] = {}
     failures = 0
+    results: list[CallResult] = []
+    os.environ["INTAKE_STAGE_MARKS"] = "1"  # the worker logs when it queues each line
+    wall_offset = time.time() - time.monotonic()
     async with LocalStack(scenario=scenario, idle_processes=2) as stack:
         assert stack.livekit is not None
         floor = await measure_transport_floor(stack.livekit.url, stack.livekit.api_key,
@@ -140,10 +191,13 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
             except TimeoutError:
                 failures += 1
                 continue
-            for key, values in measure_call(result).items():
-                samples.setdefault(key, []).extend(values)
+            results.append(result)
             if result.report.errors:
                 failures += 1
+        marks = first_frame_marks(stack.log_dir)
+    for result in results:
+        for key, values in measure_call(result, marks, wall_offset).items():
+            samples.setdefault(key, []).extend(values)
     for key in (*FIGURES, "backchannels", "backchannels_cancelled", "interruptions",
                 "interruptions_missed"):
         samples.setdefault(key, [])

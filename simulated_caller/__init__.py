@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from simulated_caller.caller import (
-    AgentNotHeardError,
-    AgentSpeechSegment,
-    CallerLine,
-    CallerReport,
-    CallerTurnResult,
-    SimulatedCaller,
-)
+from simulated_caller.caller import AgentNotHeardError, CallerLine, SimulatedCaller
+from simulated_caller.report import AgentSpeechSegment, CallerReport, CallerTurnResult
 
 __all__ = [
     "AgentNotHeardError",

@@ -12,12 +12,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from livekit import rtc
 
 from audio.room import frame_rms
 from audio.speech import render_speech_pcm16
+from simulated_caller.report import AgentSpeechSegment, CallerReport, CallerTurnResult
 
 logger = logging.getLogger("intake.simulated_caller")
 
@@ -26,6 +27,9 @@ FRAME_MS = 10
 SAMPLES_PER_FRAME = SAMPLE_RATE * FRAME_MS // 1000
 # a frame whose RMS is above this counts as agent speech (PCM16 full scale is 32767)
 SPEECH_RMS = 300.0
+# any agent sound at all (a word's quiet first consonant: "th" runs ~250 RMS for 80 ms), well
+# above what Opus decodes from digital silence
+ONSET_RMS = 50.0
 # agent audio quieter than SPEECH_RMS for this long ends a stretch of agent speech
 SEGMENT_GAP_S = 0.25
 TRANSCRIPTION_TOPIC = "lk.transcription"
@@ -40,48 +44,6 @@ class CallerLine:
     wait_for_hangup: bool = False
     # say nothing more and wait (up to the caller's silence timeout) for the agent to hang up
     silent: bool = False
-
-
-@dataclass
-class AgentSpeechSegment:
-    started_at: float
-    ended_at: float | None = None
-    speaker: str = ""  # the agent participant's identity
-    track: str = ""  # the name of the agent's track it came from
-
-
-@dataclass
-class CallerTurnResult:
-    index: int
-    text: str
-    speech_started_at: float
-    speech_ended_at: float
-    barged_in: bool
-    agent_reply_started_at: float | None = None
-    agent_stopped_at: float | None = None
-
-
-@dataclass
-class CallerReport:
-    agent_subscribed_at: float | None = None
-    agent_track_subscribed_at: float | None = None
-    first_agent_audio_at: float | None = None
-    turns: list[CallerTurnResult] = field(default_factory=list)
-    segments: list[AgentSpeechSegment] = field(default_factory=list)
-    # seconds of agent audio above the speech threshold: what a pause or a skip leaves out
-    agent_audio_heard_s: float = 0.0
-    transcript: list[tuple[str, str]] = field(default_factory=list)
-    hung_up_at: float | None = None
-    # the agent hung up on us (the room went away), after a `wait_for_hangup` line
-    disconnected_at: float | None = None
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def greeting_ms(self) -> float | None:
-        start = self.agent_subscribed_at or self.agent_track_subscribed_at
-        if start is None or self.first_agent_audio_at is None:
-            return None
-        return (self.first_agent_audio_at - start) * 1000
 
 
 class AgentNotHeardError(TimeoutError):
@@ -121,6 +83,7 @@ class SimulatedCaller:
         self._speech_last_frame_at: float | None = None
         self._agent_active = False
         self._last_loud_at = 0.0
+        self._last_sound_at = 0.0
         self._changed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
         self._agent_identity: str | None = None
@@ -232,7 +195,10 @@ class SimulatedCaller:
         stream = rtc.AudioStream.from_track(track=track, sample_rate=SAMPLE_RATE, num_channels=1)
         try:
             async for event in stream:
-                if frame_rms(bytes(event.frame.data)) < SPEECH_RMS:
+                rms = frame_rms(bytes(event.frame.data))
+                if rms >= ONSET_RMS:
+                    self._note_sound(time.monotonic())
+                if rms < SPEECH_RMS:
                     continue
                 self.report.agent_audio_heard_s += event.frame.duration
                 now = time.monotonic()
@@ -252,6 +218,19 @@ class SimulatedCaller:
                     await self._notify()
         finally:
             await stream.aclose()
+
+    def _note_sound(self, now: float) -> None:
+        if self.report.first_agent_sound_at is None:
+            self.report.first_agent_sound_at = now
+        if now - self._last_sound_at > SEGMENT_GAP_S:
+            self.report.sound_onsets.append(now)
+        self._last_sound_at = now
+
+    def sound_onset_before(self, loud_at: float, after: float) -> float:
+        """Where the stretch of sound holding the loud frame at `loud_at` began (not before
+        `after`): a reply's quiet first consonant comes before its first loud frame."""
+        onsets = [t for t in self.report.sound_onsets if after <= t <= loud_at]
+        return onsets[-1] if onsets else loud_at
 
     async def _segment_watch(self) -> None:
         while True:
@@ -395,3 +374,5 @@ class SimulatedCaller:
             turn.agent_reply_started_at = next(
                 seg.started_at for seg in self.report.segments
                 if seg.started_at >= turn.speech_ended_at)
+            turn.agent_reply_sound_at = self.sound_onset_before(turn.agent_reply_started_at,
+                                                                turn.speech_ended_at)

@@ -134,7 +134,7 @@ def test_a_bad_baseline_is_refused(tmp_path: Path) -> None:
 
 def test_latency_and_talk_over_come_from_the_callers_timings() -> None:
     from evals.runner import metrics_from
-    from simulated_caller.caller import AgentSpeechSegment, CallerReport, CallerTurnResult
+    from simulated_caller.report import AgentSpeechSegment, CallerReport, CallerTurnResult
 
     report = CallerReport(agent_subscribed_at=10.0, first_agent_audio_at=10.2)
     report.turns = [

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from agent.assets import greeting_text
 from agent.job_metadata import call_id_for, parse_job_metadata
-from benchmarks.latency import measure_call
+from agent.playout import FIRST_FRAME_MARK
+from benchmarks.latency import first_frame_marks, measure_call
 from benchmarks.stats import percentile, summarize
 from devstack.local_call import CallResult, caller_lines
 from realtime_simulator import parse_scenario
@@ -49,6 +53,31 @@ def test_measure_call_subtracts_what_the_simulator_waited() -> None:
     assert figures["turn_detection_window_ms"] == [500.0]
     assert figures["response_model_ms"] == [pytest.approx(350.0)]
     assert figures["response_outbound_ms"] == [pytest.approx(50.0)]
+
+
+def test_outbound_splits_at_the_workers_first_frame_mark(tmp_path: Path) -> None:
+    (tmp_path / "worker-0.log").write_text("\n".join([
+        json.dumps({"message": "call stage", "at": 1000.5}),
+        json.dumps({"message": FIRST_FRAME_MARK, "at": 1003.96}),
+        "not json, and no mark",
+    ]))
+    marks = first_frame_marks(tmp_path)
+    assert marks == [1003.96]
+    report = CallerReport(agent_subscribed_at=1.0, first_agent_audio_at=1.3)
+    report.segments = [AgentSpeechSegment(4.0, 6.0)]
+    # the reply's first sound came 20 ms before its first loud frame
+    report.turns = [CallerTurnResult(index=0, text="a", speech_started_at=2.5,
+                                     speech_ended_at=3.0, barged_in=False,
+                                     agent_reply_started_at=4.0, agent_reply_sound_at=3.98)]
+    timing = TurnTiming(turn_index=0, response_id="r", trigger="server_vad",
+                        speech_stopped_at=3.6, silence_window_ms=500, reply_delay_ms=300,
+                        created_at=3.6, first_audio_at=3.95)
+    # monotonic 3.95 is wall 1003.95 in the benchmark's process
+    figures = measure_call(CallResult(call_id="c", room="call-c", report=report,
+                                      sim_turn_timings=[timing]), marks, wall_offset=1000.0)
+    assert figures["outbound_agent_ms"] == [pytest.approx(10.0)]
+    assert figures["outbound_transport_ms"] == [pytest.approx(20.0)]
+    assert figures["response_overhead_onset_ms"] == [pytest.approx(980.0 - 500 - 300)]
 
 
 def test_caller_lines_follow_the_scenario() -> None:
