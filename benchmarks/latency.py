@@ -50,9 +50,8 @@ FIGURES = ("greeting_ms", "greeting_onset_ms", "response_total_ms", "turn_detect
            "outbound_transport_ms",
            "barge_in_stop_ms", "goodbye_to_hangup_ms", "after_agent_goodbye_ms")
 # WebRTC hops inside each figure, for its value over the transport floor
-HOPS = {"greeting_ms": 1, "greeting_onset_ms": 1, "response_total_ms": 2, "response_overhead_ms": 2,
-        "response_overhead_onset_ms": 2,
-        "outbound_transport_ms": 1,
+HOPS = {"greeting_ms": 1, "greeting_onset_ms": 1, "response_total_ms": 2,
+        "response_overhead_ms": 2, "response_overhead_onset_ms": 2, "outbound_transport_ms": 1,
         "barge_in_stop_ms": 2, "goodbye_to_hangup_ms": 1, "after_agent_goodbye_ms": 0}
 # agent audio heard this long after a backchannel ended means its line went on
 RESUMED_AFTER_S = 0.1

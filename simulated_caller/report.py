@@ -48,15 +48,15 @@ class CallerReport:
 
     @property
     def greeting_ms(self) -> float | None:
-        start = self.agent_subscribed_at or self.agent_track_subscribed_at
-        if start is None or self.first_agent_audio_at is None:
-            return None
-        return (self.first_agent_audio_at - start) * 1000
+        return self._since_subscribed(self.first_agent_audio_at)
 
     @property
     def greeting_onset_ms(self) -> float | None:
         """As `greeting_ms`, to the first agent sound rather than the first loud frame."""
+        return self._since_subscribed(self.first_agent_sound_at)
+
+    def _since_subscribed(self, heard_at: float | None) -> float | None:
         start = self.agent_subscribed_at or self.agent_track_subscribed_at
-        if start is None or self.first_agent_sound_at is None:
+        if start is None or heard_at is None:
             return None
-        return (self.first_agent_sound_at - start) * 1000
+        return (heard_at - start) * 1000

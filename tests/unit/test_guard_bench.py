@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,30 +66,38 @@ def test_a_bad_label_is_an_error_naming_the_line(tmp_path: Path) -> None:
         load_sentences(path)
 
 
-def test_the_everyday_set_has_forty_per_category_and_is_scored() -> None:
+@pytest.fixture(scope="module")
+def bench_with_misses() -> dict[str, Any]:
+    """One run of the whole benchmark (it times 20 rounds of every split) for the tests below."""
     from benchmarks.guard_bench import run_guard_benchmark
     from tests.unit.test_tools_fakes import EXAMPLE_PLAYBOOK
 
-    everyday = load_sentences(EVERYDAY_FILE, split="everyday")
+    return run_guard_benchmark(Path(EXAMPLE_PLAYBOOK), show_misses=True)
+
+
+def _assert_issue_counts(sentences: list[LabelledSentence], per_category: int,
+                         ordinary: int) -> None:
     for label in ("urgent", "human_request", "legal", "pricing"):
-        assert sum(1 for s in everyday if s.label == label) >= 40
-    assert sum(1 for s in everyday if s.label == "none") >= 80
-    result = run_guard_benchmark(Path(EXAMPLE_PLAYBOOK), show_misses=True)
+        assert sum(1 for s in sentences if s.label == label) >= per_category
+    assert sum(1 for s in sentences if s.label == "none") >= ordinary
+
+
+def test_the_everyday_set_has_forty_per_category_and_is_scored(
+        bench_with_misses: dict[str, Any]) -> None:
+    everyday = load_sentences(EVERYDAY_FILE, split="everyday")
+    _assert_issue_counts(everyday, 40, 80)
+    result = bench_with_misses
     assert result["sentences"]["everyday"]["urgent"] == sum(
         1 for s in everyday if s.label == "urgent")
     assert set(result["everyday"]) == {"urgent", "human_request", "legal", "pricing", "none"}
 
 
-def test_the_blind_set_meets_the_issues_counts_and_its_misses_are_listed() -> None:
+def test_the_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
+        bench_with_misses: dict[str, Any]) -> None:
     """Tuned on in the fifth round, so `--show-misses` lists it like the other splits."""
-    from benchmarks.guard_bench import run_guard_benchmark
-    from tests.unit.test_tools_fakes import EXAMPLE_PLAYBOOK
-
     blind = load_sentences(BLIND_FILE, split="everyday_blind")
-    for label in ("urgent", "human_request", "legal", "pricing"):
-        assert sum(1 for s in blind if s.label == label) >= 100
-    assert sum(1 for s in blind if s.label == "none") >= 200
-    result = run_guard_benchmark(Path(EXAMPLE_PLAYBOOK), show_misses=True)
+    _assert_issue_counts(blind, 100, 200)
+    result = bench_with_misses
     assert result["sentences"]["everyday_blind"]["none"] == sum(
         1 for s in blind if s.label == "none")
     assert set(result["everyday_blind"]) == {"urgent", "human_request", "legal", "pricing", "none"}
@@ -97,16 +106,12 @@ def test_the_blind_set_meets_the_issues_counts_and_its_misses_are_listed() -> No
     assert all(m["text"] in texts for m in listed)
 
 
-def test_the_second_blind_set_meets_the_issues_counts_and_is_never_listed() -> None:
+def test_the_second_blind_set_meets_the_issues_counts_and_is_never_listed(
+        bench_with_misses: dict[str, Any]) -> None:
     """Never tuned on: `--show-misses` must not show its sentences to whoever tunes next."""
-    from benchmarks.guard_bench import run_guard_benchmark
-    from tests.unit.test_tools_fakes import EXAMPLE_PLAYBOOK
-
     blind2 = load_sentences(BLIND2_FILE, split="everyday_blind2")
-    for label in ("urgent", "human_request", "legal", "pricing"):
-        assert sum(1 for s in blind2 if s.label == label) >= 100
-    assert sum(1 for s in blind2 if s.label == "none") >= 200
-    result = run_guard_benchmark(Path(EXAMPLE_PLAYBOOK), show_misses=True)
+    _assert_issue_counts(blind2, 100, 200)
+    result = bench_with_misses
     assert set(result["everyday_blind2"]) == {"urgent", "human_request", "legal", "pricing",
                                               "none"}
     texts = {s.text for s in blind2}
