@@ -16,6 +16,7 @@ from livekit.agents.voice import SpeechHandle
 from agent.assets import Closer, PrewarmedAssets
 from agent.call_limits import CallTimers
 from agent.call_recording import CallRecording
+from agent.turn_taking import TurnTaking
 from agent.warm_transfer import WarmTransfer
 from sip.call_control import SipCallControl
 from state.events import InvalidEventError
@@ -64,6 +65,8 @@ class CallRuntime:
         # a supervisor's account while they have taken the call over: the AI stays silent
         self.supervised_by: str | None = None
         self.board: EscalationBoard | None = None
+        # the model's turn detection: who answers, and the silence that ends a caller's turn
+        self.turn_taking: TurnTaking | None = None
         # told of every event handed to `record` (the board derives its flags from them)
         self.record_observers: list[Callable[[str, Mapping[str, Any]], None]] = []
         # every speech the session created, with when (monotonic): a transfer waits for the

@@ -16,9 +16,11 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from functools import partial
 
 from livekit import rtc
 from livekit.agents import AgentSession, AutoSubscribe, JobContext, llm, room_io
+from openai.types.realtime.realtime_audio_input_turn_detection import ServerVad
 
 from agent import playout
 from agent.assets import PrewarmedAssets, prerendered_frames
@@ -37,6 +39,7 @@ from agent.realtime_model import build_realtime_model
 from agent.resume import restore_call
 from agent.session_events import SessionEventMapper
 from agent.supervision import SupervisionDesk
+from agent.turn_taking import TurnTaking
 from audio.room import subscribe_audio, wait_until_heard
 from state.protocols import CallInfo
 from tools.context import IntakeUserdata
@@ -184,6 +187,8 @@ class CallSession:
             max_tool_steps=MAX_TOOL_STEPS,
         )
         self._rt.session = session
+        self._rt.turn_taking = TurnTaking(partial(_update_turn_detection, session.llm),
+                                          fixed_silence_ms=assets.settings.turn_silence_ms)
         CallMetricsObserver().attach(session)  # first: it sees model errors as they came
         self._events.attach(session)
         return session
@@ -217,3 +222,11 @@ class CallSession:
         except TimeoutError:
             logger.warning("caller audio not subscribed in time; greeting anyway",
                            extra=self._rt.log)
+
+
+def _update_turn_detection(model: object, detection: ServerVad) -> None:
+    """A `session.update` with the new turn detection (the plugin sends it on every session)."""
+    if isinstance(model, llm.RealtimeModel):
+        update = getattr(model, "update_options", None)
+        if callable(update):
+            update(turn_detection=detection)

@@ -65,6 +65,9 @@ class WorkerSettings:
     # `intake provision` gave it (<SIP_RESOURCE_NAME>-outbound)
     sip_outbound_trunk_id: str = ""
     sip_resource_name: str = "intake"
+    # one server-VAD silence window for every turn; None: sized by the question
+    # (agent.turn_taking)
+    turn_silence_ms: int | None = None
 
     @property
     def uses_local_realtime(self) -> bool:
@@ -91,6 +94,20 @@ def _env_seconds(name: str, default: float) -> float:
         return float(value) if value else default
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds") from None
+
+
+def _turn_silence_ms() -> int | None:
+    value = _env("INTAKE_TURN_SILENCE_MS")
+    if value is None:
+        return None
+    try:
+        ms = int(value)
+    except ValueError:
+        ms = -1
+    if not 100 <= ms <= 3000:
+        raise ConfigError("INTAKE_TURN_SILENCE_MS must be a whole number of milliseconds "
+                          "from 100 to 3000 (unset: sized by the agent's question)")
+    return ms
 
 
 def _reasoning_effort() -> ReasoningEffort:
@@ -141,6 +158,7 @@ def load_settings(*, production: bool) -> WorkerSettings:
         production=production,
         sip_outbound_trunk_id=_env("SIP_OUTBOUND_TRUNK_ID") or "",
         sip_resource_name=_env("SIP_RESOURCE_NAME") or "intake",
+        turn_silence_ms=_turn_silence_ms(),
     )
     if not settings.openai_api_key:
         raise ConfigError("OPENAI_API_KEY is not set (the Realtime API needs it; for the local "

@@ -16,14 +16,12 @@ from livekit.plugins import openai
 from livekit.plugins.openai.realtime import RealtimeSession
 from livekit.plugins.openai.realtime import realtime_model as realtime_api
 from openai.types.realtime import AudioTranscription, RealtimeReasoning
-from openai.types.realtime.realtime_audio_input_turn_detection import ServerVad
 
 from agent.call_metrics import count_reconnect
 from agent.config import WorkerSettings
 from agent.realtime_wire import check_server_events
+from agent.turn_taking import DEFAULT_ANSWER, TURN_SILENCE_MS, server_vad
 
-# end of caller speech to the model's end of turn; the model waits this long in silence
-TURN_SILENCE_MS = 500
 REASONING_MODEL_PREFIX = "gpt-realtime-2"
 
 
@@ -73,17 +71,6 @@ class PhoneRealtimeModel(MeteredRealtimeModel):
         return session
 
 
-def phone_turn_detection(*, answering: bool = True) -> ServerVad:
-    """Server VAD ends the caller's turn. `answering=False` (a supervisor has the call): the
-    model still hears and transcribes the caller, but neither answers nor cancels anything."""
-    return ServerVad(
-        type="server_vad", threshold=0.5, prefix_padding_ms=300,
-        silence_duration_ms=TURN_SILENCE_MS, create_response=answering,
-        # never: barge-in is ours (agent.barge_in), a backchannel must not cancel the reply
-        interrupt_response=False,
-    )
-
-
 def build_realtime_model(settings: WorkerSettings) -> openai.realtime.RealtimeModel:
     kwargs: dict[str, Any] = {}
     if settings.openai_base_url:
@@ -94,7 +81,9 @@ def build_realtime_model(settings: WorkerSettings) -> openai.realtime.RealtimeMo
         model=settings.realtime_model,
         voice=settings.realtime_voice,
         api_key=settings.openai_api_key,
-        turn_detection=phone_turn_detection(),
+        # the opening window; each call then sizes it by what the agent asks (TurnTaking)
+        turn_detection=server_vad(silence_ms=settings.turn_silence_ms
+                                  or TURN_SILENCE_MS[DEFAULT_ANSWER], answering=True),
         input_audio_transcription=AudioTranscription(model=settings.transcription_model),
         conn_options=APIConnectOptions(max_retry=3, retry_interval=0.5, timeout=10.0),
         **kwargs,

@@ -89,6 +89,8 @@ class SessionEventMapper:
                                "item_id": item.id})
         if role == "caller":
             self.refresh_checklist()
+        elif self._rt.turn_taking is not None:
+            self._rt.turn_taking.after_agent_line(text)
 
     def on_tools_executed(self, _ev: voice_events.FunctionToolsExecutedEvent) -> None:
         session = self._rt.session

@@ -32,7 +32,6 @@ from livekit.agents.voice import events as voice_events
 from agent.call_ending import CallEnding
 from agent.call_runtime import CallRuntime
 from agent.intake_agent import IntakeAgent
-from agent.realtime_model import phone_turn_detection
 from agent.supervision_prompts import hand_back_instructions, hand_back_note, whisper_note
 from agent.supervisor_transcription import SupervisorTranscriber
 from state.protocols import ESCALATION, SUPERVISION, TURN
@@ -261,12 +260,8 @@ class SupervisionDesk:
         await self.refresh_board()
 
     def _set_answering(self, answering: bool) -> None:
-        session = self._rt.session
-        model = session.llm if session is not None else None
-        if isinstance(model, llm.RealtimeModel):
-            update = getattr(model, "update_options", None)
-            if callable(update):
-                update(turn_detection=phone_turn_detection(answering=answering))
+        if self._rt.turn_taking is not None:
+            self._rt.turn_taking.set_answering(answering)
 
     def _on_speech_created(self, ev: voice_events.SpeechCreatedEvent) -> None:
         if self._rt.supervised_by is None:

@@ -28,7 +28,8 @@ from devstack.local_call import SIM_API_KEY, LocalStack
 from devstack.paths import project_root
 from devstack.processes import ManagedProcess
 
-# the server-VAD silence window the worker asks the model for (agent.realtime_model)
+# the server-VAD silence window, fixed for the bench (INTAKE_TURN_SILENCE_MS) so that each
+# response figure can subtract it; calls normally size it by the question (agent.turn_taking)
 SERVER_VAD_SILENCE_MS = 500
 P95_TOLERANCE = 1.2
 # CPU counts only while every call of the step is live: after the last greeting, before
@@ -196,7 +197,8 @@ async def run_load_benchmark(max_calls: int, step: int, hold_seconds: int,
     try:
         base_url = await _simulator_url(simulator)
         env = {"OPENAI_API_KEY": SIM_API_KEY, "OPENAI_BASE_URL": base_url,
-               "INTAKE_IDLE_PROCESSES": str(min(max_calls, 4)), **(worker_env or {})}
+               "INTAKE_IDLE_PROCESSES": str(min(max_calls, 4)),
+               "INTAKE_TURN_SILENCE_MS": str(SERVER_VAD_SILENCE_MS), **(worker_env or {})}
         stack = LocalStack(scenario=None, use_simulator=False, log_dir=log_dir,
                            idle_processes=min(max_calls, 4), worker_env=env)
         async with stack:

@@ -17,8 +17,8 @@ import numpy as np
 from livekit import rtc
 
 from audio.room import frame_rms
-from audio.speech import render_speech_pcm16
-from evals.case import EvalCase, NoiseKind
+from audio.speech import render_speech_pcm16, trim_leading_silence, trim_trailing_silence
+from evals.case import PAUSE_MARK, EvalCase, NoiseKind
 from simulated_caller import SimulatedCaller
 from simulated_caller.caller import (
     FRAME_MS,
@@ -95,6 +95,19 @@ def voiced_flags(clean: bytes, total_frames: int, offset_frames: int = 0) -> lis
     return flags
 
 
+def pausing_speech(line: str, pause_ms: int) -> bytes:
+    """The line spoken in parts, with `pause_ms` of silence at each "..." (espeak's own
+    silence around each part is trimmed; only the last word's 80 ms decay adds to a pause)."""
+    parts = [p.strip() for p in line.split(PAUSE_MARK) if p.strip(" ,.")]
+    gap = bytes(SAMPLE_RATE * pause_ms // 1000 * 2)
+    spoken = []
+    for part in parts:
+        pcm = render_speech_pcm16(part, SAMPLE_RATE, cache=True)
+        pcm = trim_trailing_silence(trim_leading_silence(pcm, SAMPLE_RATE), SAMPLE_RATE)
+        spoken.append(pcm)
+    return gap.join(spoken)
+
+
 class LineAudio:
     """Audio for one caller line: what is sent and which frames are speech."""
 
@@ -108,11 +121,16 @@ def prepare_line_audio(case: EvalCase) -> dict[int, LineAudio]:
     out: dict[int, LineAudio] = {}
     step = SAMPLES_PER_FRAME * 2
     for index, (turn, extra) in enumerate(zip(case.scenario.turns, case.extras, strict=True)):
-        if turn.caller is None or (extra.audio is None and extra.noise is None):
+        if turn.caller is None or (extra.audio is None and extra.noise is None
+                                   and extra.pause_ms is None):
             continue
         audio_path = case.audio_path(index)
-        clean = (wav_to_pcm16(audio_path) if audio_path is not None
-                 else render_speech_pcm16(turn.caller, SAMPLE_RATE, cache=True))
+        if audio_path is not None:
+            clean = wav_to_pcm16(audio_path)
+        elif extra.pause_ms is not None:
+            clean = pausing_speech(turn.caller, extra.pause_ms)
+        else:
+            clean = render_speech_pcm16(turn.caller, SAMPLE_RATE, cache=True)
         if extra.noise is None:
             frames = -(-len(clean) // step)
             out[index] = LineAudio(clean, voiced_flags(clean, frames))

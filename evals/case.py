@@ -20,7 +20,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from realtime_simulator import Scenario
 
-TURN_EXTRAS = ("audio", "noise", "dtmf")
+TURN_EXTRAS = ("audio", "noise", "dtmf", "pause_ms")
+PAUSE_MARK = "..."
+"""Where a caller with `pause_ms` stops mid-line (the simulator's transcript keeps it)."""
 NoiseKind = Literal["street", "car"]
 DTMF_KEYS = re.compile(r"^[0-9*#]{1,32}$")
 
@@ -85,6 +87,8 @@ class TurnExtras(_Strict):
     audio: str | None = Field(default=None, min_length=1)
     noise: NoiseKind | None = None
     dtmf: str | None = None
+    pause_ms: int | None = Field(default=None, ge=100, le=5000)
+    """The caller falls silent this long at each "..." in the line, then goes on."""
 
     @field_validator("dtmf")
     @classmethod
@@ -188,6 +192,8 @@ def parse_case(text: str, path: Path) -> EvalCase:
     extras = [_validate(TurnExtras, extra, data, ("turns", i), source, problems)
               for i, extra in enumerate(extras_data)]
     for i, turn_extra in enumerate(extras):
+        if turn_extra is not None and turn_extra.pause_ms is not None:
+            problems.extend(_pause_problems(turn_extra, scenario, i, source, data))
         if turn_extra is None or turn_extra.audio is None:
             continue
         audio = (path.parent / turn_extra.audio).resolve()
@@ -198,6 +204,17 @@ def parse_case(text: str, path: Path) -> EvalCase:
         raise CaseError(source, problems)
     return EvalCase(name=scenario.name, path=path, scenario=scenario, expect=expect,
                     extras=tuple(e for e in extras if e is not None))
+
+
+def _pause_problems(extra: TurnExtras, scenario: Scenario | None, index: int, source: str,
+                    data: Any) -> list[CaseProblem]:
+    where = _where(source, data, ("turns", index, "pause_ms"))
+    if extra.audio is not None:
+        return [CaseProblem(where, "pause_ms is for spoken lines, not a WAV file")]
+    line = scenario.turns[index].caller if scenario is not None else None
+    if scenario is not None and (line is None or PAUSE_MARK not in line.strip(". ")):
+        return [CaseProblem(where, f'pause_ms needs a "{PAUSE_MARK}" inside the caller line')]
+    return []
 
 
 _M = TypeVar("_M", bound=BaseModel)
