@@ -9,6 +9,8 @@ import logging
 import time
 from typing import Any
 
+from livekit import api
+
 from agent.assets import APOLOGY_TEXT
 from agent.call_recording import close_call_recording
 from agent.call_runtime import CallRuntime
@@ -18,9 +20,11 @@ from tools.context import EndReason
 logger = logging.getLogger("intake.call")
 
 APOLOGY_TIMEOUT_S = 15.0
-# after its goodbye the agent waits this long for the caller to hang up, then hangs up itself
-# (a receptionist's beat: 2 s of dead air after "goodbye" made callers wonder if we were there)
-CALLER_HANGS_UP_FIRST_S = 0.5
+# after its goodbye the agent waits this long for the caller to hang up, then hangs up itself:
+# the goodbye's last syllable is still in flight (~60-100 ms through livekit, Opus and the
+# caller's jitter buffer); 2 s of dead air after "goodbye" made callers wonder if we were there
+CALLER_HANGS_UP_FIRST_S = 0.25
+RELEASE_CALLER_TIMEOUT_S = 2.0
 
 
 class CallEnding:
@@ -117,6 +121,9 @@ class CallEnding:
 
     async def hang_up(self, reason: str) -> None:
         self._rt.record(STATUS, {"status": "hung_up", "reason": reason})
+        # the caller is let go first: storing the record takes ~0.4 s, and they should not
+        # hold a silent line through it (the same path as a caller who hangs up on "goodbye")
+        await self.release_caller()
         # store the record before tearing down: a job that fails while closing (a dead
         # Realtime connection re-raises from aclose) may never run its shutdown callbacks
         await self.finish(reason)
@@ -125,6 +132,21 @@ class CallEnding:
         except Exception as exc:  # the call still ends; a room left up shows in the log
             logger.warning("room not deleted at hang-up", extra={"error": type(exc).__name__})
         self._rt.ctx.shutdown(reason=reason)
+
+    async def release_caller(self) -> None:
+        """Remove the caller from the room: livekit-sip sends the phone a BYE, a WebRTC
+        caller is disconnected. Best effort: deleting the room afterwards ends the call too."""
+        rt = self._rt
+        identity = rt.caller_identity
+        if not identity or identity not in rt.ctx.room.remote_participants:
+            return
+        try:
+            await asyncio.wait_for(rt.ctx.api.room.remove_participant(
+                api.RoomParticipantIdentity(room=rt.ctx.room.name, identity=identity)),
+                RELEASE_CALLER_TIMEOUT_S)
+        except Exception as exc:
+            logger.warning("caller not released at hang-up; the room delete will end the call",
+                           extra={**rt.log, "error": type(exc).__name__})
 
     def superseded(self) -> None:
         """Another worker holds the call now (this job froze past its lease and was replaced):

@@ -3,6 +3,10 @@ trigger phrase (whatever the model does), a complete intake that ends the call."
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -95,6 +99,45 @@ async def test_a_complete_intake_ends_the_call_from_the_agent_side(
     statuses = _events(record, "status")
     assert {"status": "hung_up", "reason": "intake_complete"} in statuses
     assert record["call"]["caller_number"] == "+15125550142"
+
+
+GOODBYE = """
+name: caller-says-goodbye
+turns:
+  - caller: "That's all I needed, thanks. Goodbye."
+    wait_for_hangup: true
+    agent:
+      - tool: end_call
+        arguments: {reason: caller_request}
+      - say: "Thanks for calling. Goodbye."
+"""
+
+
+async def test_the_agent_lets_the_caller_go_before_it_stores_the_record(
+        call_stack: LocalStack) -> None:
+    result = await call_stack.place_call(parse_scenario(GOODBYE))
+    # the caller stayed on the line: the agent hung up on them
+    assert result.report.disconnected_at is not None
+    disconnected_wall = result.report.disconnected_at + (time.time() - time.monotonic())
+    finished = await _logged(call_stack, result.call_id, "call finished")
+    assert finished["reason"] == "caller_request"
+    # not kept on a silent line while the outcome and the recording are stored
+    assert disconnected_wall < datetime.fromisoformat(finished["timestamp"]).timestamp()
+    record = await _record(call_stack, result.call_id)
+    assert {"status": "hung_up", "reason": "caller_request"} in _events(record, "status")
+
+
+async def _logged(stack: LocalStack, call_id: str, message: str) -> dict[str, Any]:
+    """The worker's log line for this call, once written (it follows the stored outcome)."""
+    deadline = time.monotonic() + 15
+    while True:
+        lines = [json.loads(line) for line in stack.workers[0].log_path.read_text().splitlines()
+                 if call_id in line and f'"{message}"' in line]
+        if lines:
+            return lines[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the worker never logged {message!r} for the call")
+        await asyncio.sleep(0.1)
 
 
 MALFORMED_TOOL_CALLS = """

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from audio.room import frame_rms
+from evals.caller_audio import pausing_speech
 from evals.case import AnyOf, CaseError, Contains, load_bank, parse_case
+from simulated_caller.caller import SAMPLE_RATE, SPEECH_RMS
 
 pytestmark = pytest.mark.unit
 
@@ -88,3 +91,46 @@ def test_a_bad_file_in_a_bank_is_reported_and_the_others_still_load(tmp_path: Pa
     assert errors["d_missing_audio.yaml"][0].where.endswith("d_missing_audio.yaml:4: "
                                                             "turns[0].audio")
     assert "file not found" in errors["d_missing_audio.yaml"][0].message
+
+
+PAUSING = GOOD.replace('  - caller: "Hi."\n    noise: car\n',
+                       '  - caller: "It\'s five one two... five five five."\n    pause_ms: 600\n')
+
+
+def test_a_pausing_line_is_spoken_in_parts_with_the_stated_silence(tmp_path: Path) -> None:
+    case = parse_case(PAUSING, tmp_path / "pausing.yaml")
+    assert case.extras[0].pause_ms == 600
+    # the simulator's transcript is the whole line, pause mark included
+    assert case.scenario.turns[0].caller == "It's five one two... five five five."
+    whole = pausing_speech("It's five one two... five five five.", 600)
+    parts = [pausing_speech(part, 600) for part in ("It's five one two", "five five five.")]
+    assert len(whole) == len(parts[0]) + 2 * SAMPLE_RATE * 600 // 1000 + len(parts[1])
+    silent = frame_rms_runs(whole)
+    assert max(silent) >= 600 and max(silent) < 700  # the pause, plus the word's decay
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (PAUSING.replace("five one two... five", "five one two, five"), 'needs a "..."'),
+    (PAUSING.replace("pause_ms: 600", "pause_ms: 20"), "greater than or equal to 100"),
+    (GOOD.replace("noise: car", "audio: x.wav\n    pause_ms: 500"), "not a WAV file"),
+])
+def test_a_bad_pause_is_refused_with_its_line(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "x.wav").write_bytes(b"")
+    with pytest.raises(CaseError) as caught:
+        parse_case(text, tmp_path / "bad.yaml")
+    problems = [(p.where, p.message) for p in caught.value.problems]
+    assert any("turns[0].pause_ms" in w and message in m for w, m in problems), problems
+
+
+def frame_rms_runs(pcm: bytes) -> list[int]:
+    """Lengths (ms) of the quiet stretches between sounds, in 10 ms frames."""
+    step = SAMPLE_RATE // 100 * 2
+    quiet = [frame_rms(pcm[i: i + step]) < SPEECH_RMS for i in range(0, len(pcm), step)]
+    runs, run = [], 0
+    for is_quiet in quiet:
+        if is_quiet:
+            run += 1
+        elif run:
+            runs.append(run * 10)
+            run = 0
+    return runs
