@@ -187,7 +187,7 @@ class CallSession:
             max_tool_steps=MAX_TOOL_STEPS,
         )
         self._rt.session = session
-        self._rt.turn_taking = TurnTaking(partial(_update_turn_detection, session.llm),
+        self._rt.turn_taking = TurnTaking(partial(update_turn_detection, session.llm),
                                           fixed_silence_ms=assets.settings.turn_silence_ms)
         CallMetricsObserver().attach(session)  # first: it sees model errors as they came
         self._events.attach(session)
@@ -224,7 +224,7 @@ class CallSession:
                            extra=self._rt.log)
 
 
-def _update_turn_detection(model: object, detection: ServerVad) -> None:
+def update_turn_detection(model: object, detection: ServerVad) -> None:
     """A `session.update` with the new turn detection (the plugin sends it on every session)."""
     if isinstance(model, llm.RealtimeModel):
         update = getattr(model, "update_options", None)

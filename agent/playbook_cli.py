@@ -73,6 +73,8 @@ def _try(args: argparse.Namespace) -> int:
         print("no escalation")
     else:
         action = playbook.escalation[match.category].action
-        print(f"{match.category}: trigger \"{match.phrase}\" (heard \"{match.heard}\"), "
-              f"action {action}")
+        found = (f"learned from {match.phrase} (p={match.probability:.2f})"
+                 if match.probability is not None
+                 else f"trigger \"{match.phrase}\" (heard \"{match.heard}\")")
+        print(f"{match.category}: {found}, action {action}")
     return 0

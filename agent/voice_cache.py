@@ -11,7 +11,8 @@ from pathlib import Path
 
 from agent.config import WorkerSettings
 from agent.voice_lines import SAMPLE_RATE, RealtimeVoice
-from audio.speech import cache_dir, render_speech_pcm16, write_cache_file
+from audio.cache_files import cache_dir, write_cache_file
+from audio.speech import render_speech_pcm16
 
 
 def voice_cache_dir() -> Path:

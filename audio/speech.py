@@ -9,13 +9,13 @@ rate; a line that carries caller data (a warm-transfer briefing) is rendered wit
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 from livekit import rtc
+
+from audio.cache_files import cache_dir, write_cache_file
 
 FRAME_MS = 20
 ESPEAK_RATE_HZ = 22050
@@ -23,20 +23,6 @@ ESPEAK_RATE_HZ = 22050
 
 class SpeechRenderError(RuntimeError):
     pass
-
-
-def cache_dir(kind: str) -> Path:
-    """The user's cache folder for one kind of rendered audio ("speech", "voice")."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "phone-intake-agent" / kind
-
-
-def write_cache_file(path: Path, data: bytes) -> None:
-    """Write a cache entry so a reader in another process never sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def resample_pcm16(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:

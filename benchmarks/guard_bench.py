@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.escalation import EscalationGuard
+from tools.escalation_model import FIRE_PROBABILITY, ExamplesError, read_examples
 from tools.playbook import ESCALATION_CATEGORIES, load_playbook
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences.txt"
@@ -55,32 +56,21 @@ class LabelledSentence:
     split: str  # "dev" or "held_out"
 
 
-class DataError(ValueError):
-    pass
+# a bad sentences file (the guard's examples share the format)
+DataError = ExamplesError
 
 
 def load_sentences(path: Path = DATA_FILE, split: str | None = None,
                    ) -> list[LabelledSentence]:
-    """`[label]` headers, one sentence a line, `#` comments; alternate lines per label split
-    dev / held-out, unless `split` names one split for the whole file."""
+    """`[label]` headers, one sentence a line, `#` comments (tools.escalation_model); alternate
+    lines per label split dev / held-out, unless `split` names one split for the whole file."""
     sentences: list[LabelledSentence] = []
-    label: str | None = None
     seen: dict[str, int] = {}
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            label = line[1:-1]
-            if label not in LABELS:
-                raise DataError(f"{path}:{number}: unknown label {label!r}")
-            continue
-        if label is None:
-            raise DataError(f"{path}:{number}: sentence before the first [label]")
-        index = seen.get(label, 0)
-        seen[label] = index + 1
+    for example in read_examples(path):
+        index = seen.get(example.label, 0)
+        seen[example.label] = index + 1
         half = "dev" if index % 2 == 0 else "held_out"
-        sentences.append(LabelledSentence(label, line, split or half))
+        sentences.append(LabelledSentence(example.label, example.text, split or half))
     return sentences
 
 
@@ -149,7 +139,9 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                         blind_path: Path | None = BLIND_FILE,
                         blind2_path: Path | None = BLIND2_FILE, *,
                         show_misses: bool = False) -> dict[str, Any]:
-    guard = EscalationGuard.from_playbook(load_playbook(playbook_path))
+    playbook = load_playbook(playbook_path)
+    guard = EscalationGuard.from_playbook(playbook)
+    rules_only = EscalationGuard.from_playbook(playbook, learned=False)
     sentences = load_sentences(data_path)
     fresh = load_sentences(fresh_path, split="fresh") if fresh_path is not None else []
     round2 = load_sentences(round2_path, split="round2") if round2_path is not None else []
@@ -170,7 +162,10 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                                            ("everyday", everyday),
                                            ("everyday_blind", blind),
                                            ("everyday_blind2", blind2))},
+        "learned": {"example_files": [Path(p).name for p in playbook.escalation_examples],
+                    "fire_probability": FIRE_PROBABILITY},
         "everyday_blind2": score(guard, blind2) if blind2 else None,
+        "everyday_blind2_rules_only": score(rules_only, blind2) if blind2 else None,
         "everyday_blind": score(guard, blind) if blind else None,
         "everyday": score(guard, everyday) if everyday else None,
         "fresh": score(guard, fresh) if fresh else None,

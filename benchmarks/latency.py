@@ -10,6 +10,8 @@ first loud frame); greeting_onset_ms: the same to the first agent sound at all (
 response_total_ms: the caller's end of speech -> the first agent audio of the reply, all of it:
 the turn-detection window (`turn_detection_window_ms`, the simulator's end-of-speech silence)
 and the model's own time (`response_model_ms`, its think time before the first audio) included.
+response_total_by_window_ms: response_total_ms per window (agent.turn_taking sizes it by the
+agent's question: a confirmation waits less than a dictated address).
 response_overhead_ms: the same minus the window and the scenario's scripted think time, which
 are not ours (the simulator's own processing stays in); split where the simulator
 saw it into inbound (caller's end of speech -> the simulator declares it, minus the window) and
@@ -53,6 +55,8 @@ FIGURES = ("greeting_ms", "greeting_onset_ms", "response_total_ms", "turn_detect
 HOPS = {"greeting_ms": 1, "greeting_onset_ms": 1, "response_total_ms": 2,
         "response_overhead_ms": 2, "response_overhead_onset_ms": 2, "outbound_transport_ms": 1,
         "barge_in_stop_ms": 2, "goodbye_to_hangup_ms": 1, "after_agent_goodbye_ms": 0}
+# response_total_ms again per turn-detection window (it follows the agent's question)
+BY_WINDOW = "response_total_ms@"
 # agent audio heard this long after a backchannel ended means its line went on
 RESUMED_AFTER_S = 0.1
 
@@ -128,6 +132,7 @@ def measure_call(result: CallResult, marks: list[float] | None = None,
                 _split_outbound(out, marks, wall_offset, timing.first_audio_at,
                                 turn.agent_reply_sound_at or turn.agent_reply_started_at)
         out["response_total_ms"].append(total)
+        out.setdefault(f"{BY_WINDOW}{window}", []).append(total)
         out["turn_detection_window_ms"].append(window)
         out["response_model_ms"].append(model)
         # the simulator's own processing stays in: only its scripted waits are not ours
@@ -150,6 +155,10 @@ def _rate(flags: list[float]) -> float | None:
     return round(sum(flags) / len(flags), 3) if flags else None
 
 
+def _window_of(key: str) -> float:
+    return float(key.removeprefix(BY_WINDOW)) if key.startswith(BY_WINDOW) else 0.0
+
+
 def summarize_run(samples: dict[str, list[float]], floor: list[float]) -> dict[str, Any]:
     floor_ms = percentile(floor, 50) if floor else None
     figures: dict[str, Any] = {}
@@ -165,6 +174,10 @@ def summarize_run(samples: dict[str, list[float]], floor: list[float]) -> dict[s
         **figures,
         "backchannels": len(samples["backchannels"]),
         "interruptions": len(samples["interruptions"]),
+        "response_total_by_window_ms": {
+            key.removeprefix(BY_WINDOW): summarize(values)
+            for key, values in sorted(samples.items(), key=lambda kv: _window_of(kv[0]))
+            if key.startswith(BY_WINDOW)},
         "false_barge_in_rate": _rate(samples["backchannels_cancelled"]),
         "missed_interruption_rate": _rate(samples["interruptions_missed"]),
     }

@@ -197,6 +197,9 @@ class Playbook(PlaybookModel):
     # what callers say over the agent to show they are listening ("you bet"), on top of the
     # built-in list: playout resumes instead of the agent being cut off
     backchannels: list[ShortText] = Field(default_factory=list)
+    # files of example caller sentences by escalation category, relative to the playbook: the
+    # guard learns a second opinion from them (tools/escalation_model.py)
+    escalation_examples: list[str] = Field(default_factory=list)
 
     @field_validator("phone_region")
     @classmethod
@@ -291,7 +294,7 @@ def load_playbook(path: str | Path) -> Playbook:
     if not isinstance(document, Mapping):
         raise PlaybookError(name, [f"{name}:1: (root): the playbook must be a YAML mapping"])
     try:
-        return Playbook.model_validate(_plain(document))
+        playbook = Playbook.model_validate(_plain(document))
     except ValidationError as exc:
         errors = []
         for error in exc.errors(include_url=False):
@@ -304,6 +307,29 @@ def load_playbook(path: str | Path) -> Playbook:
             errors.append((line, f"{name}:{line}: {field_path}: {message}"))
         errors.sort(key=lambda item: item[0])
         raise PlaybookError(name, [text for _, text in errors]) from None
+    return _with_examples_found(playbook, Path(path), document)
+
+
+def _with_examples_found(playbook: Playbook, path: Path, document: Any) -> Playbook:
+    """The example files as absolute paths, each read once here so a bad one is named now."""
+    from tools.escalation_model import ExamplesError, read_examples
+
+    if not playbook.escalation_examples:
+        return playbook
+    name = str(path)
+    line = _line_of(document, ("escalation_examples",))
+    resolved: list[str] = []
+    problems: list[str] = []
+    for entry in playbook.escalation_examples:
+        example_path = (path.parent / entry).resolve()
+        try:
+            read_examples(example_path)
+        except ExamplesError as exc:
+            problems.append(f"{name}:{line}: escalation_examples: {exc}")
+        resolved.append(str(example_path))
+    if problems:
+        raise PlaybookError(name, problems)
+    return playbook.model_copy(update={"escalation_examples": resolved})
 
 
 def _named_location(document: Any, message: str) -> tuple[tuple[Any, ...], str]:

@@ -16,6 +16,7 @@ from agent.barge_in import (
     heard_prefix,
     is_backchannel,
 )
+from tests.unit.test_tools_fakes import example_playbook_text
 
 pytestmark = pytest.mark.unit
 
@@ -214,7 +215,7 @@ async def test_talking_again_before_the_decision_is_timed_from_the_first_onset()
 def test_a_playbook_may_list_more_backchannels(tmp_path: Path) -> None:
     from tools.playbook import PlaybookError, load_playbook
 
-    text = Path("playbooks/home_services.yaml").read_text()
+    text = example_playbook_text()
     assert load_playbook("playbooks/home_services.yaml").backchannels == []
     extended = tmp_path / "extended.yaml"
     extended.write_text(text + "\nbackchannels: [\"you bet\", \"uh-huh, sure\"]\n")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agent.config import ConfigError, WorkerSettings, booking_backend_for, load_settings
-from tests.unit.test_tools_fakes import ctx, example_playbook, make_call
+from tests.unit.test_tools_fakes import ctx, example_playbook, example_playbook_text, make_call
 from tools.booking import (
     CallbackRequest,
     CallbackRequestBackend,
@@ -55,9 +55,8 @@ def test_production_without_a_backend_refuses_to_start(monkeypatch: pytest.Monke
 
 def test_production_with_callback_only_starts(monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
-    source = Path(__file__).resolve().parents[2] / "playbooks" / "home_services.yaml"
     playbook = tmp_path / "callback_only.yaml"
-    playbook.write_text(source.read_text() + "\nbooking: callback_only\n")
+    playbook.write_text(example_playbook_text() + "\nbooking: callback_only\n")
     _env(monkeypatch, INTAKE_PLAYBOOK=str(playbook))
     settings = load_settings(production=True)
     assert settings.business_api_base is None

@@ -10,7 +10,7 @@ import pytest
 from agent.assets import greeting_text
 from agent.job_metadata import call_id_for, parse_job_metadata
 from agent.playout import FIRST_FRAME_MARK
-from benchmarks.latency import first_frame_marks, measure_call
+from benchmarks.latency import FIGURES, first_frame_marks, measure_call
 from benchmarks.stats import percentile, summarize
 from devstack.local_call import CallResult, caller_lines
 from realtime_simulator import parse_scenario
@@ -51,6 +51,7 @@ def test_measure_call_subtracts_what_the_simulator_waited() -> None:
     # what the caller waited in all: the window, the model's 350 ms (300 scripted) and ours
     assert figures["response_total_ms"] == [pytest.approx(1000.0)]
     assert figures["turn_detection_window_ms"] == [500.0]
+    assert figures["response_total_ms@500"] == [pytest.approx(1000.0)]
     assert figures["response_model_ms"] == [pytest.approx(350.0)]
     assert figures["response_outbound_ms"] == [pytest.approx(50.0)]
 
@@ -138,3 +139,16 @@ def test_backchannels_and_interruptions_are_scored_from_what_the_caller_heard() 
     # the agent hung up 0.5 s after its last audio, 0.7 s after the caller's last line
     assert samples["after_agent_goodbye_ms"] == [pytest.approx(500.0)]
     assert samples["goodbye_to_hangup_ms"] == [pytest.approx(700.0)]
+
+
+def test_the_reply_wait_is_also_given_per_turn_window() -> None:
+    from benchmarks.latency import summarize_run
+
+    samples = {key: [] for key in FIGURES}
+    samples.update({"response_total_ms@1000": [1300.0, 1250.0], "response_total_ms@300": [600.0],
+                    "backchannels": [], "backchannels_cancelled": [], "interruptions": [],
+                    "interruptions_missed": []})
+    summary = summarize_run(samples, floor=[20.0])
+    by_window = summary["response_total_by_window_ms"]
+    assert list(by_window) == ["300", "1000"]  # by window, not as text
+    assert by_window["300"]["p50"] == 600.0 and by_window["1000"]["n"] == 2

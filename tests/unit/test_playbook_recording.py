@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
-from tests.unit.test_tools_fakes import EXAMPLE_PLAYBOOK
+from tests.unit.test_tools_fakes import EXAMPLE_PLAYBOOK, example_playbook_text
 from tools.playbook import PlaybookError, load_playbook
 
 pytestmark = pytest.mark.unit
 
-EXAMPLE = EXAMPLE_PLAYBOOK.read_text(encoding="utf-8")
+EXAMPLE = example_playbook_text()
 NO_CONSENT = EXAMPLE.replace(
     "recording_consent:\n  required: true\n  text: This call is recorded so our team can review "
     "your request.\n", "recording_consent:\n  required: false\nrecording:\n  enabled: false\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,10 +12,12 @@ import pytest
 from livekit.agents import llm
 
 from agent.call_ending import CallEnding
+from agent.call_session import update_turn_detection
 from agent.handoff import HandoffRouter
 from agent.limit_actions import start_call_timers
 from agent.supervision import SupervisionDesk
 from agent.supervision_prompts import supervisor_section
+from agent.turn_taking import TurnTaking
 from state.protocols import ESCALATION, SUPERVISION, CallInfo
 from state.recorder import InMemoryCallRecorder
 from supervision.protocol import SupervisionCommand
@@ -80,6 +83,7 @@ async def desk_for_call() -> tuple[SupervisionDesk, Any, SupervisedSession, Fake
     userdata = IntakeUserdata.create(example_playbook(), LocalBookingBackend(), call_id="c1")
     session = SupervisedSession(userdata)
     runtime.session = session  # type: ignore[assignment]
+    runtime.turn_taking = TurnTaking(partial(update_turn_detection, session.llm))
     desk = SupervisionDesk(runtime, CallEnding(runtime))
     agent = FakeAgent()
     desk._agent = agent  # type: ignore[assignment]  # attach() also needs Redis

@@ -26,6 +26,13 @@ def example_playbook() -> Playbook:
     return load_playbook(EXAMPLE_PLAYBOOK)
 
 
+def example_playbook_text() -> str:
+    """The example playbook's YAML, its example files named absolutely, for a copy that a test
+    writes elsewhere and changes."""
+    return EXAMPLE_PLAYBOOK.read_text(encoding="utf-8").replace(
+        "  - ../benchmarks/", f"  - {EXAMPLE_PLAYBOOK.parent.parent}/benchmarks/")
+
+
 class FakeRecorder(InMemoryCallRecorder):
     """The in-memory recorder, which validates every event and slot exactly as the Redis
     recorder does, opened for one call, with an outage switch (`fail`)."""

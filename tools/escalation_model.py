@@ -1,0 +1,194 @@
+"""A second opinion for the guard, learned from the playbook's example sentences.
+
+Phrase rules (tools/escalation.py) are exact about what they match and stay the guard's first
+word, but five rounds of tuning showed where they stop: on wording nobody wrote a phrase for,
+they recall about 0.8 of emergencies and requests for a person. A playbook can therefore list
+files of example caller sentences, labelled by category (the format of
+benchmarks/data/guard_sentences*.txt: `[urgent]`, `[human_request]`, `[legal]`, `[pricing]`
+and `[none]` headers, one sentence a line). From them the worker learns a small linear model:
+
+- features are the guard's own word keys (lemma, then stem) and each pair of neighbouring
+  keys, so "pipe burst" and "pipes have burst" share most of theirs;
+- a multinomial logistic regression over the five labels, trained by full-batch gradient
+  descent from zero weights: the same examples always give the same model;
+- it fires only when the rules did not, and only when its most likely label is a category
+  with probability at least `FIRE_PROBABILITY`.
+
+Examples are plain sentences a business owner can read and add to. Training takes about two
+seconds for two thousand sentences, so the weights are cached in the user's cache folder, keyed
+by the examples' content and the training settings; a checked-out model is a few hundred KB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from audio.cache_files import cache_dir, write_cache_file
+from tools.playbook import ESCALATION_CATEGORIES, EscalationCategory
+
+logger = logging.getLogger("intake.guard")
+
+NONE = "none"
+LABELS: tuple[str, ...] = (*ESCALATION_CATEGORIES, NONE)
+# the model speaks only this sure of a category (chosen on a split it was not trained on)
+FIRE_PROBABILITY = 0.7
+EPOCHS = 300
+STEP = 25.0
+L2 = 1e-4
+MODEL_VERSION = 1  # bump when features or training change: old cached weights are ignored
+
+
+class ExamplesError(ValueError):
+    """A bad examples file; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Example:
+    label: str
+    text: str
+    line: int
+
+
+def read_examples(path: Path) -> list[Example]:
+    """`[label]` headers, one sentence a line, `#` comments and blank lines skipped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExamplesError(f"{path}: cannot read ({type(exc).__name__})") from None
+    examples: list[Example] = []
+    label: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            label = line[1:-1]
+            if label not in LABELS:
+                raise ExamplesError(f"{path}:{number}: unknown label {label!r} "
+                                    f"(one of {', '.join(LABELS)})")
+            continue
+        if label is None:
+            raise ExamplesError(f"{path}:{number}: a sentence before the first [label]")
+        examples.append(Example(label, line, number))
+    return examples
+
+
+def features(text: str) -> set[str]:
+    from tools.escalation import word_key, words  # the guard's own keys; imported late
+
+    keys = [word_key(w) for w in words(text)]
+    found = set(keys)
+    found.update(f"{a} {b}" for a, b in pairwise(keys))
+    return found
+
+
+class SentenceModel:
+    def __init__(self, vocabulary: dict[str, int], weights: np.ndarray, bias: np.ndarray
+                 ) -> None:
+        self._vocabulary = vocabulary
+        self._weights = weights
+        self._bias = bias
+
+    def probabilities(self, text: str) -> np.ndarray:
+        rows = [i for f in features(text) if (i := self._vocabulary.get(f)) is not None]
+        logits = self._bias + (self._weights[rows].sum(axis=0) if rows else 0.0)
+        logits = logits - logits.max()
+        exp = np.exp(logits)
+        return np.asarray(exp / exp.sum())
+
+    def classify(self, text: str) -> tuple[EscalationCategory, float] | None:
+        """The category the model is sure of, with its probability; None for no escalation."""
+        probabilities = self.probabilities(text)
+        best = int(probabilities.argmax())
+        label = LABELS[best]
+        if label == NONE or probabilities[best] < FIRE_PROBABILITY:
+            return None
+        return label, float(probabilities[best])  # type: ignore[return-value]
+
+    # --- training and the cache -------------------------------------------------------------
+
+    @classmethod
+    def train(cls, examples: Sequence[Example]) -> SentenceModel:
+        vocabulary: dict[str, int] = {}
+        rows: list[list[int]] = []
+        for example in examples:
+            rows.append([vocabulary.setdefault(f, len(vocabulary))
+                         for f in sorted(features(example.text))])
+        count, classes = len(examples), len(LABELS)
+        weights = np.zeros((len(vocabulary), classes))
+        bias = np.zeros(classes)
+        if count == 0:
+            return cls(vocabulary, weights, bias)
+        flat = np.fromiter((i for row in rows for i in row), dtype=np.int64)
+        owner = np.repeat(np.arange(count), [len(row) for row in rows])
+        truth = np.eye(classes)[[LABELS.index(e.label) for e in examples]]
+        for _ in range(EPOCHS):
+            logits = np.zeros((count, classes))
+            np.add.at(logits, owner, weights[flat])
+            logits += bias
+            logits -= logits.max(axis=1, keepdims=True)
+            probabilities = np.exp(logits)
+            probabilities /= probabilities.sum(axis=1, keepdims=True)
+            error = (probabilities - truth) / count
+            gradient = np.zeros_like(weights)
+            np.add.at(gradient, flat, error[owner])
+            weights -= STEP * (gradient + L2 * weights)
+            bias -= STEP * error.sum(axis=0)
+        return cls(vocabulary, weights.astype(np.float32), bias.astype(np.float32))
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        terms = np.array(sorted(self._vocabulary, key=self._vocabulary.__getitem__))
+        np.savez(buffer, terms=terms, weights=self._weights, bias=self._bias)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SentenceModel:
+        with np.load(io.BytesIO(data), allow_pickle=False) as saved:
+            terms = [str(t) for t in saved["terms"]]
+            return cls({t: i for i, t in enumerate(terms)}, saved["weights"], saved["bias"])
+
+
+_loaded: dict[str, SentenceModel] = {}
+
+
+def model_for(paths: Sequence[Path]) -> SentenceModel | None:
+    """The model learned from these example files (None for no files): from this process's
+    memory, else the cache folder, else trained now and cached."""
+    if not paths:
+        return None
+    digest = hashlib.sha256(f"v{MODEL_VERSION} {EPOCHS} {STEP} {L2}".encode())
+    for path in paths:
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise ExamplesError(f"{path}: cannot read ({type(exc).__name__})") from None
+    key = digest.hexdigest()[:32]
+    model = _loaded.get(key)
+    if model is not None:
+        return model
+    cached = cache_dir("guard-model") / f"{key}.npz"
+    try:
+        model = SentenceModel.from_bytes(cached.read_bytes())
+    except (OSError, ValueError, KeyError):
+        examples = [e for path in paths for e in read_examples(path)]
+        model = SentenceModel.train(examples)
+        _save(cached, model.to_bytes())
+        logger.info("guard model trained", extra={"examples": len(examples)})
+    _loaded[key] = model
+    return model
+
+
+def _save(path: Path, data: bytes) -> None:
+    try:
+        write_cache_file(path, data)
+    except OSError:
+        logger.warning("guard model not cached; it is trained again at the next start")
