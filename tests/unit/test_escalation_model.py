@@ -44,7 +44,7 @@ def test_the_example_playbook_learns_what_its_phrases_do_not_say() -> None:
     match = full.check(sentence)
     assert match is not None and match.category == "legal"
     assert match.phrase == LEARNED_TRIGGER
-    assert match.probability is not None and match.probability >= FIRE_PROBABILITY
+    assert match.probability is not None and match.probability >= FIRE_PROBABILITY["legal"]
     # ordinary intake talk stays quiet
     for ordinary in ("the garage door makes a grinding noise when it opens",
                      "my name is carla and i live on maple avenue"):
@@ -131,3 +131,14 @@ def test_the_shipped_examples_never_include_the_blind_set() -> None:
     names = [Path(p).name for p in example_playbook().escalation_examples]
     assert names and all(Path(p).is_file() for p in example_playbook().escalation_examples)
     assert "guard_sentences_everyday_blind2.txt" not in names
+
+
+@pytest.mark.parametrize("line", [
+    "Hi, my water heater is leaking in the basement.",
+    "Hello, my dishwasher is leaking all over the kitchen floor.",
+    "Hi, so the thing is... my kitchen sink drains really slowly... and it smells.",
+    "There is a bit of water on the floor.",
+])
+def test_the_opening_lines_of_ordinary_calls_do_not_escalate(line: str) -> None:
+    # the calls the demo, the eval bank and the benchmarks place open with these
+    assert EscalationGuard.from_playbook(example_playbook()).check(line) is None
