@@ -40,9 +40,8 @@ class CallEnding:
 
     async def hang_up_after_goodbye(self, reason: str) -> None:
         await self.until_agent_has_spoken(start_within=8.0, finish_within=30.0)
-        # as a person would, give the caller a moment to hang up first: pulling the room from
-        # under a connected client is what a WebRTC client reports as its data channels
-        # "closed unexpectedly", and a phone caller often hangs up on the goodbye anyway
+        # as a person would, give the caller a moment to hang up first (a phone caller often
+        # hangs up on the goodbye anyway)
         await self.until_caller_left(CALLER_HANGS_UP_FIRST_S)
         await self.hang_up(reason)
 

@@ -152,3 +152,17 @@ def test_the_reply_wait_is_also_given_per_turn_window() -> None:
     by_window = summary["response_total_by_window_ms"]
     assert list(by_window) == ["300", "1000"]  # by window, not as text
     assert by_window["300"]["p50"] == 600.0 and by_window["1000"]["n"] == 2
+
+
+def test_the_callers_hung_up_on_noise_is_dropped_and_other_livekit_errors_are_kept(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    import simulated_caller.caller  # noqa: F401  (installs the filter)
+
+    livekit_log = logging.getLogger("livekit")
+    with caplog.at_level(logging.ERROR, logger="livekit"):
+        livekit_log.error("%s - %s", "rtc_session:704",
+                          "publisher data channel '_reliable' closed unexpectedly")
+        livekit_log.error("%s - %s", "rtc_session:12", "failed to connect")
+    assert [r.getMessage() for r in caplog.records] == ["rtc_session:12 - failed to connect"]
