@@ -180,6 +180,9 @@ async def sip_agent_stack(postgres_server: PostgresServer) -> AsyncIterator[SipA
     # test picks a lead whose local time is inside 8:00-21:00 (sip_stack.callable_lead)
     playbook["outbound"]["calling_hours"] = {day: "00:00-23:59" for day in (
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
+    # the copy lives elsewhere: its example files are named from the original's folder
+    playbook["escalation_examples"] = [str((DEFAULT_PLAYBOOK.parent / entry).resolve())
+                                       for entry in playbook.get("escalation_examples", [])]
     playbook_path = log_dir / "playbook.yaml"
     with playbook_path.open("w") as fh:
         yaml.dump(playbook, fh)
