@@ -29,8 +29,15 @@ def example_playbook() -> Playbook:
 def example_playbook_text() -> str:
     """The example playbook's YAML, its example files named absolutely, for a copy that a test
     writes elsewhere and changes."""
-    return EXAMPLE_PLAYBOOK.read_text(encoding="utf-8").replace(
-        "  - ../benchmarks/", f"  - {EXAMPLE_PLAYBOOK.parent.parent}/benchmarks/")
+    lines = EXAMPLE_PLAYBOOK.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("escalation_examples:\n") + 1
+    index = start
+    while index < len(lines) and lines[index].startswith("  - "):
+        entry = lines[index].removeprefix("  - ").strip()
+        lines[index] = f"  - {(EXAMPLE_PLAYBOOK.parent / entry).resolve()}\n"
+        index += 1
+    assert index > start, "the example playbook lists its example files"
+    return "".join(lines)
 
 
 class FakeRecorder(InMemoryCallRecorder):
