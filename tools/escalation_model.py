@@ -159,7 +159,22 @@ class SentenceModel:
             return cls({t: i for i, t in enumerate(terms)}, saved["weights"], saved["bias"])
 
 
-_loaded: dict[str, SentenceModel] = {}
+# by the examples' paths (each call's guard asks again: no file is read then) and by their
+# content (the cache file's key)
+_loaded: dict[object, SentenceModel] = {}
+
+
+def example_paths(entries: Sequence[str], base: Path) -> tuple[list[Path], list[str]]:
+    """Each entry resolved against `base` (the playbook's folder), and a problem for each file
+    that does not read as examples, so a playbook names a bad one when it loads."""
+    paths = [(base / entry).resolve() for entry in entries]
+    problems = []
+    for path in paths:
+        try:
+            read_examples(path)
+        except ExamplesError as exc:
+            problems.append(str(exc))
+    return paths, problems
 
 
 def model_for(paths: Sequence[Path]) -> SentenceModel | None:
@@ -167,6 +182,10 @@ def model_for(paths: Sequence[Path]) -> SentenceModel | None:
     memory, else the cache folder, else trained now and cached."""
     if not paths:
         return None
+    by_paths = ("paths", tuple(paths))
+    known = _loaded.get(by_paths)
+    if known is not None:
+        return known
     digest = hashlib.sha256(f"v{MODEL_VERSION} {EPOCHS} {STEP} {L2}".encode())
     for path in paths:
         try:
@@ -176,6 +195,7 @@ def model_for(paths: Sequence[Path]) -> SentenceModel | None:
     key = digest.hexdigest()[:32]
     model = _loaded.get(key)
     if model is not None:
+        _loaded[by_paths] = model
         return model
     cached = cache_dir("guard-model") / f"{key}.npz"
     try:
@@ -185,7 +205,7 @@ def model_for(paths: Sequence[Path]) -> SentenceModel | None:
         model = SentenceModel.train(examples)
         _save(cached, model.to_bytes())
         logger.info("guard model trained", extra={"examples": len(examples)})
-    _loaded[key] = model
+    _loaded[key] = _loaded[by_paths] = model
     return model
 
 

@@ -312,24 +312,16 @@ def load_playbook(path: str | Path) -> Playbook:
 
 def _with_examples_found(playbook: Playbook, path: Path, document: Any) -> Playbook:
     """The example files as absolute paths, each read once here so a bad one is named now."""
-    from tools.escalation_model import ExamplesError, read_examples
+    from tools.escalation_model import example_paths
 
     if not playbook.escalation_examples:
         return playbook
-    name = str(path)
-    line = _line_of(document, ("escalation_examples",))
-    resolved: list[str] = []
-    problems: list[str] = []
-    for entry in playbook.escalation_examples:
-        example_path = (path.parent / entry).resolve()
-        try:
-            read_examples(example_path)
-        except ExamplesError as exc:
-            problems.append(f"{name}:{line}: escalation_examples: {exc}")
-        resolved.append(str(example_path))
+    resolved, problems = example_paths(playbook.escalation_examples, path.parent)
     if problems:
-        raise PlaybookError(name, problems)
-    return playbook.model_copy(update={"escalation_examples": resolved})
+        line = _line_of(document, ("escalation_examples",))
+        raise PlaybookError(str(path), [f"{path}:{line}: escalation_examples: {problem}"
+                                        for problem in problems])
+    return playbook.model_copy(update={"escalation_examples": [str(p) for p in resolved]})
 
 
 def _named_location(document: Any, message: str) -> tuple[tuple[Any, ...], str]:
