@@ -137,6 +137,8 @@ server = IntakeAgentServer(
     job_executor_type=(JobExecutorType.THREAD if os.environ.get("INTAKE_JOB_EXECUTOR") == "thread"
                        else JobExecutorType.PROCESS),
     initialize_process_timeout=30.0,
+    # the forkserver imports the call's code and word data once; job processes share it
+    preload_modules=["agent.job_preload"],
     # the worker's health endpoint; 0 picks a free port (several workers on one machine)
     port=int(os.environ.get("INTAKE_WORKER_HTTP_PORT", "8081")),
     # "" is every interface; with port 0 IPv4 and IPv6 would each get a different free port
