@@ -13,9 +13,13 @@ before that round, without reading the trigger lists, measured untouched through
 0.879/0.847, human request 0.969/0.887, legal 0.966/0.789, pricing 0.958/0.812, 21 of 280
 ordinary sentences fired) and tuned on in the fifth round: `--show-misses` lists it too.
 guard_sentences_everyday_blind2.txt was written before the fifth round's changes were seen, by
-a writer who read no trigger list, guard code or other split; it is never tuned on and
-`--show-misses` never lists it: its figures are the ones to believe. All seven are reported,
-with the targets.
+a writer who read no trigger list, guard code or other split; measured three times, then the
+phrase rules were tuned on its misses in the sixth round, and `--show-misses` lists it since (it
+is not one of the learned model's example files: with it, the model heard "my dishwasher is
+leaking all over the kitchen floor" as urgent). guard_sentences_everyday_blind3.txt was
+written the same way for the sixth round and measured untouched once before any change (its
+header keeps those figures); it is never tuned on and `--show-misses` never lists it: its
+figures are the ones to believe. All eight are reported, with the targets.
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ FRESH_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_fresh.t
 EVERYDAY_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday.txt"
 # written before the fourth round, blind to the trigger lists; tuned on in the fifth
 BLIND_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind.txt"
-# written for the fifth round by a writer blind to the rules; never tuned on, never listed
+# written for the fifth round by a writer blind to the rules; rules tuned on it in the sixth
 BLIND2_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind2.txt"
+# written for the sixth round by a writer blind to the rules; never tuned on, never listed
+BLIND3_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind3.txt"
 NONE = "none"
 LABELS = (*ESCALATION_CATEGORIES, NONE)
 RECALL_TARGETS = {"urgent": 0.95, "human_request": 0.95, "legal": 0.9, "pricing": 0.9}
@@ -137,55 +143,42 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                         round2_path: Path | None = ROUND2_FILE,
                         everyday_path: Path | None = EVERYDAY_FILE,
                         blind_path: Path | None = BLIND_FILE,
-                        blind2_path: Path | None = BLIND2_FILE, *,
+                        blind2_path: Path | None = BLIND2_FILE,
+                        blind3_path: Path | None = BLIND3_FILE, *,
                         show_misses: bool = False) -> dict[str, Any]:
     playbook = load_playbook(playbook_path)
     guard = EscalationGuard.from_playbook(playbook)
     rules_only = EscalationGuard.from_playbook(playbook, learned=False)
     sentences = load_sentences(data_path)
-    fresh = load_sentences(fresh_path, split="fresh") if fresh_path is not None else []
-    round2 = load_sentences(round2_path, split="round2") if round2_path is not None else []
-    everyday = (load_sentences(everyday_path, split="everyday")
-                if everyday_path is not None else [])
-    blind = (load_sentences(blind_path, split="everyday_blind")
-             if blind_path is not None else [])
-    blind2 = (load_sentences(blind2_path, split="everyday_blind2")
-              if blind2_path is not None else [])
-    dev = [s for s in sentences if s.split == "dev"]
-    held_out = [s for s in sentences if s.split == "held_out"]
+    splits: dict[str, list[LabelledSentence]] = {
+        "dev": [s for s in sentences if s.split == "dev"],
+        "held_out": [s for s in sentences if s.split == "held_out"]}
+    for name, path in (("round2", round2_path), ("fresh", fresh_path),
+                       ("everyday", everyday_path), ("everyday_blind", blind_path),
+                       ("everyday_blind2", blind2_path), ("everyday_blind3", blind3_path)):
+        splits[name] = load_sentences(path, split=name) if path is not None else []
+    blind3 = splits["everyday_blind3"]
     result: dict[str, Any] = {
         "playbook": str(playbook_path),
         "sentences": {split: {label: sum(1 for s in group if s.label == label)
                               for label in LABELS}
-                      for split, group in (("dev", dev), ("held_out", held_out),
-                                           ("round2", round2), ("fresh", fresh),
-                                           ("everyday", everyday),
-                                           ("everyday_blind", blind),
-                                           ("everyday_blind2", blind2))},
+                      for split, group in splits.items()},
         "learned": {"example_files": [Path(p).name for p in playbook.escalation_examples],
                     "fire_probability": FIRE_PROBABILITY},
-        "everyday_blind2": score(guard, blind2) if blind2 else None,
-        "everyday_blind2_rules_only": score(rules_only, blind2) if blind2 else None,
-        "everyday_blind": score(guard, blind) if blind else None,
-        "everyday": score(guard, everyday) if everyday else None,
-        "fresh": score(guard, fresh) if fresh else None,
-        "held_out": score(guard, held_out),
-        "round2": score(guard, round2) if round2 else None,
-        "dev": score(guard, dev),
-        "cost_per_turn_ms": cost_per_turn_ms(guard, sentences + round2 + fresh + everyday
-                                             + blind + blind2),
-        "targets": {"recall": RECALL_TARGETS, "precision": PRECISION_TARGET,
-                    "cost_p99_ms": COST_P99_TARGET_MS},
+        "everyday_blind3_rules_only": score(rules_only, blind3) if blind3 else None,
     }
+    # the untouched split first: it is the one to believe
+    for name in reversed(splits):
+        result[name] = score(guard, splits[name]) if splits[name] else None
+    every = [s for group in splits.values() for s in group]
+    result["cost_per_turn_ms"] = cost_per_turn_ms(guard, every)
+    result["targets"] = {"recall": RECALL_TARGETS, "precision": PRECISION_TARGET,
+                         "cost_p99_ms": COST_P99_TARGET_MS}
     result["targets_met"] = {
-        "everyday_blind2": _met(result["everyday_blind2"]) if blind2 else None,
-        "everyday_blind": _met(result["everyday_blind"]) if blind else None,
-        "everyday": _met(result["everyday"]) if everyday else None,
-        "fresh": _met(result["fresh"]) if fresh else None,
-        "held_out": _met(result["held_out"]),
-        "round2": _met(result["round2"]) if round2 else None, "dev": _met(result["dev"]),
+        **{name: _met(result[name]) if result[name] is not None else None
+           for name in reversed(splits)},
         "cost": result["cost_per_turn_ms"]["p99"] < COST_P99_TARGET_MS,
     }
     if show_misses:
-        result["misses"] = misses(guard, sentences + round2 + fresh + everyday + blind)
+        result["misses"] = misses(guard, [s for s in every if s.split != "everyday_blind3"])
     return result

@@ -54,6 +54,7 @@ import snowballstemmer
 
 from tools.escalation_context import (
     UrgentStanding,
+    part_of_a_name,
     talked_about,
     urgent_standing,
     wants_a_visit,
@@ -255,6 +256,7 @@ class EscalationGuard:
                     and self._legal_cue(keys, where, tokens, clauses, fillers))
             elif category == "human_request":
                 set_aside = wants_a_visit(tokens, span) or talked_about(tokens, span)
+            set_aside = set_aside or part_of_a_name(tokens, span)
             if set_aside:
                 read_in_context = True
                 continue

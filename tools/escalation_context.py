@@ -305,3 +305,23 @@ def wants_a_visit(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     if tokens[last] == "here" and tokens[last - 1] != "on":
         return True  # "your guy was here"; "a person on here" is on the phone
     return bool(VISIT_WORDS.intersection(tokens[last + 1:last + 1 + VISIT_REACH]))
+
+
+# a trigger word inside a place's name: "Court Street", "the fire station", "Sparks Avenue"
+PLACE_NOUNS = frozenset({"street", "st", "road", "rd", "avenue", "ave", "lane", "ln", "drive",
+                         "boulevard", "blvd", "parkway", "highway", "circle", "terrace", "station",
+                         "hall", "department", "shop", "shops", "store", "stores", "channel",
+                         "plaza", "mall", "center", "centre", "district"})
+NAME_CUES = frozenset({"named", "called", "names", "name"})
+
+
+def part_of_a_name(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    """The matched words name a place or a person ("we're on Lawyer Road", "her name is Sue"),
+    not what the caller is asking for or going through."""
+    first, last = span
+    if "like" in tokens[max(0, first - 2):last]:
+        return False  # "it smells like a gas station"
+    if last + 1 < len(tokens) and tokens[last + 1] in PLACE_NOUNS:
+        return True
+    return (first > 0 and tokens[first - 1] in NAME_CUES) or (
+        first > 1 and tokens[first - 2] in NAME_CUES and tokens[first - 1] == "is")

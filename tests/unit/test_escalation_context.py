@@ -324,3 +324,36 @@ def test_a_person_told_of_or_sent_here_is_no_human_request(
 ])
 def test_the_fifth_rounds_playbook_triggers(text: str, category: str | None) -> None:
     assert _category(text) == category
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    # a trigger word inside a place's or a person's name
+    ("i'm at forty two court street", None),
+    ("we're two doors down from the fire hall", None),
+    ("the house is on sparks avenue", None),
+    ("we're on lawyer road out past the church", None),
+    ("the smoke shop's on the corner", None),
+    ("the tenant's name is sue she'll let you in", None),
+    ("my husband's name is court", None),
+    # ... and the same words when they are the call's business
+    ("i'm taking you to court over this", "legal"),
+    ("there's a fire in the kitchen", "urgent"),
+    ("there's smoke coming out of the panel", "urgent"),
+    ("the kitchen smells like a gas station, really bad", "urgent"),
+    ("my lawyer will call you", "legal"),
+])
+def test_a_trigger_word_that_names_a_place_or_a_person_does_not_fire(
+        text: str, category: str | None) -> None:
+    assert _category(text) == category
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("her oxygen machine isn't running", None),
+    ("one of your workers broke my window and i want that on record", "legal"),
+    ("we need your records on the job you did", None),
+    ("is this a recording", "human_request"),
+    ("am i talking to a machine", "human_request"),
+    ("are you a robot", "human_request"),
+])
+def test_a_machine_or_a_record_is_not_a_robot(text: str, category: str | None) -> None:
+    assert _category(text) == category
