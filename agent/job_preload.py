@@ -3,8 +3,8 @@ freezes the garbage collector: every job process forks with the call's code and 
 already loaded and shares those pages copy-on-write, instead of importing and loading its own
 copy (`intake bench load` measures the difference per call).
 
-Only fork-safe work belongs here: imports and pure-Python tables. No thread, event loop,
-socket or ONNX session (Silero stays per process, in `agent.worker.prewarm`).
+Only fork-safe work belongs here: imports, pure-Python tables and Silero's single-threaded
+ONNX session (`agent.process_vad`). No thread, event loop or socket.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import agent.model_check
 import agent.tracing
 import agent.worker_duties  # noqa: F401
 import tools.spoken_dates  # noqa: F401
+from agent.process_vad import process_vad
 
 
 def _load_word_data() -> None:
@@ -35,3 +36,4 @@ def _load_word_data() -> None:
 
 
 _load_word_data()
+process_vad()

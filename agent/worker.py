@@ -11,13 +11,11 @@ import logging
 import math
 import os
 import sys
-import threading
 from collections.abc import Callable, Sequence
 
-from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess, cli, vad
-from livekit.plugins import silero
+from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess, cli
 
-from agent.assets import VAD_MIN_SILENCE_S, VAD_MIN_SPEECH_S, PrewarmedAssets
+from agent.assets import PrewarmedAssets
 from agent.call_session import CallSession
 from agent.composition import prewarm_assets
 from agent.config import (
@@ -30,6 +28,7 @@ from agent.config import (
 from agent.fixed_lines import render_fixed_lines_at_start
 from agent.log_hygiene import install_url_credentials_filter
 from agent.model_check import any_gone, check_models_blocking, log_statuses
+from agent.process_vad import process_vad
 from agent.realtime_model import configured_models
 from agent.tracing import configure_tracing
 from agent.worker_duties import WorkerDuties
@@ -51,30 +50,10 @@ def warm_up_normalizers() -> None:
     dateparser.parse("next Friday", settings={"PREFER_DATES_FROM": "future"})
 
 
-_VAD: vad.VAD | None = None
-_VAD_LOCK = threading.Lock()
-
-
-def _process_vad() -> vad.VAD:
-    """One Silero model per process: each call's stream keeps its own state over the shared
-    ONNX session, so calls run as threads (INTAKE_JOB_EXECUTOR=thread) share one model."""
-    global _VAD
-    with _VAD_LOCK:
-        if _VAD is None:
-            _VAD = silero.VAD.load(
-                # one 32 ms Silero window over the threshold pauses the agent (two, at 0.05, let
-                # the caller talk ~30 ms longer over it); a false onset only pauses, then resumes
-                min_speech_duration=VAD_MIN_SPEECH_S,
-                min_silence_duration=VAD_MIN_SILENCE_S,
-                activation_threshold=0.5,
-            )
-        return _VAD
-
-
 def prewarm(proc: JobProcess) -> None:
     """Runs once per job process, before any call: everything slow happens here."""
     settings = load_settings(production=os.environ.get(PRODUCTION_ENV) == "1")
-    proc.userdata[ASSETS_KEY] = prewarm_assets(settings, _process_vad())
+    proc.userdata[ASSETS_KEY] = prewarm_assets(settings, process_vad())
     warm_up_normalizers()
     configure_tracing()
 
