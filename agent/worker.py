@@ -39,6 +39,9 @@ logger = logging.getLogger("intake.worker")
 install_url_credentials_filter()
 
 PRODUCTION_ENV = "INTAKE_PRODUCTION"
+# livekit-agents' forkserver would load its own local VAD and end-of-turn weights, which this
+# worker never uses (Silero VAD, the Realtime model's turn detection): ~35 MB left unloaded
+os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
 ASSETS_KEY = "intake_assets"
 
 
