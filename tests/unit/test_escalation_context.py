@@ -357,3 +357,23 @@ def test_a_trigger_word_that_names_a_place_or_a_person_does_not_fire(
 ])
 def test_a_machine_or_a_record_is_not_a_robot(text: str, category: str | None) -> None:
     assert _category(text) == category
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    # round six, from everyday-blind2's misses
+    ("my dad just fell off the ladder and he's hurt bad", "urgent"),
+    ("the garage door came down on my daughter's foot and she's hurt", "urgent"),
+    ("my husband does dialysis at home and we just lost power to that room", "urgent"),
+    ("the power to my son's ventilator just went out", "urgent"),
+    ("we'll let the judge sort it out then", "legal"),
+    ("i'm going to take you to court", "legal"),
+    ("my son plays on the court at the y so weekends are tough", None),
+    ("i've been advised by counsel not to let your company back in", "legal"),
+    ("what kind of money are we talking about here", "pricing"),
+    ("how many bucks for a new shutoff valve", "pricing"),
+    ("can the owner himself call me back", "human_request"),
+    ("turn left at the flood control channel", None),
+    ("yes that's right", None),
+])
+def test_the_sixth_rounds_playbook_triggers(text: str, category: str | None) -> None:
+    assert _category(text) == category
