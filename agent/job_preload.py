@@ -9,6 +9,7 @@ ONNX session (`agent.process_vad`). No thread, event loop or socket.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import dateparser
@@ -35,5 +36,15 @@ def _load_word_data() -> None:
     holidays.country_holidays("US", years=date.today().year)
 
 
-_load_word_data()
-process_vad()
+def _preload() -> None:
+    # the forkserver runs this at import; anything but an ImportError raised here would end the
+    # forkserver and every call with it, so a failure only costs the sharing: each job process
+    # loads what it needs itself (agent.worker.prewarm, the first date or guard check)
+    try:
+        _load_word_data()
+        process_vad()
+    except Exception:
+        logging.getLogger("intake.worker").warning("forkserver preload failed", exc_info=True)
+
+
+_preload()
