@@ -24,7 +24,7 @@ from agent.warm_transfer import WarmTransfer, briefing_text, hold_audio
 from state.protocols import ESCALATION, STATUS
 from tools.booking import CallbackRequest
 from tools.context import EscalationReason, EscalationRequest, IntakeUserdata
-from tools.guard_reply import GuardResponder, on_caller_turn
+from tools.guard_reply import GuardResponder, check_caller_turn, record_guard_match
 
 logger = logging.getLogger("intake.handoff")
 
@@ -45,13 +45,20 @@ class HandoffRouter:
         session = self._rt.session
         if session is None:
             return
-        already = set(session.userdata.escalated)
-        match = await on_caller_turn(session.userdata, transcript)
-        if match is None or match.category in already or self._rt.supervised_by is not None:
-            return  # (a supervisor on the line answers the caller themselves)
-        if self._responder is None:
+        ud = session.userdata
+        already = set(ud.escalated)
+        match = check_caller_turn(ud, transcript)
+        if match is None or match.category in already:
+            return
+        # (a supervisor on the line answers the caller themselves)
+        acting = self._rt.supervised_by is None
+        if acting and self._responder is None:
             self._responder = GuardResponder(session, self._rt.assets.escalation_frames)
-        await self._responder.act(match)
+        # the line first, then the store: the caller hears it before the model's own reply
+        started = self._responder.start_line(match) if acting and self._responder else None
+        await record_guard_match(ud, match)
+        if started is not None and self._responder is not None:
+            await self._responder.act(match, started)
 
     async def on_escalate(self, request: EscalationRequest) -> bool:
         """Hand the call to a person. Returns whether a transfer is under way.

@@ -128,16 +128,39 @@ async def on_caller_turn(ud: IntakeUserdata, text: str) -> EscalationMatch | Non
     does with the same words; `tools.guard_reply.GuardResponder.act` then says the line and
     sets the request's `handoff_ready`.
     """
+    match = check_caller_turn(ud, text)
+    if match is not None and match.category not in ud.escalated:
+        await record_guard_match(ud, match)
+    return match
+
+
+def check_caller_turn(ud: IntakeUserdata, text: str) -> EscalationMatch | None:
+    """The guard's half of `on_caller_turn` that does not wait on anything: the agent starts
+    the line from it before the escalation is stored (a store that takes a moment under load
+    let the model's own reply play first, and the caller answer it over the line)."""
     ud.turn_index += 1
     match = ud.guard.check(text[:MAX_INPUT_CHARS * 4])
     if match is not None and match.category not in ud.escalated:
-        ready = ud.handoff_ready[match.category] = asyncio.Event()
+        ud.handoff_ready[match.category] = asyncio.Event()
         # set before any tool of this turn returns: its output tells the model what was said
         ud.guard_note = steer_note(plan_reply(ud, match))
         ud.guard_note_turn = ud.turn_index
-        await escalate(ud, match.category, source="guard", detail=match.phrase,
-                       handoff_ready=ready)
     return match
+
+
+async def record_guard_match(ud: IntakeUserdata, match: EscalationMatch) -> None:
+    """The other half: the escalation stored and handed to `on_escalate`."""
+    await escalate(ud, match.category, source="guard", detail=match.phrase,
+                   handoff_ready=ud.handoff_ready.get(match.category))
+
+
+@dataclass
+class StartedLine:
+    """The guard's line, started, and the model replies of its turn at that moment."""
+
+    handle: SpeechHandle | None
+    turn_speeches: list[SpeechHandle]
+    watched_from: int
 
 
 class GuardResponder:
@@ -155,8 +178,18 @@ class GuardResponder:
             self._model_speeches.append(ev.speech_handle)
             del self._model_speeches[:-8]
 
-    async def act(self, match: EscalationMatch) -> GuardReply:
-        """Say the line, let the turn's tools finish, then hand off or steer back."""
+    def start_line(self, match: EscalationMatch) -> StartedLine:
+        """Start the category's line now, ahead of the model's reply if it has not begun."""
+        # the model's replies to this turn: those already under way and any created now
+        turn_speeches = [s for s in self._model_speeches if not s.done()]
+        watched_from = len(self._model_speeches)
+        handle = self._say(plan_reply(self._session.userdata, match).say)
+        return StartedLine(handle, turn_speeches, watched_from)
+
+    async def act(self, match: EscalationMatch, started: StartedLine | None = None
+                  ) -> GuardReply:
+        """Say the line (unless `start_line` did), let the turn's tools finish, then hand off
+        or steer back."""
         session, ud = self._session, self._session.userdata
         reply = plan_reply(ud, match)  # on_caller_turn set the tools' note already
         executed = asyncio.Event()  # the turn's tools may finish while the line plays
@@ -166,10 +199,9 @@ class GuardResponder:
 
         session.on("function_tools_executed", on_executed)
         try:
-            # the model's replies to this turn: those already under way and any created now
-            turn_speeches = [s for s in self._model_speeches if not s.done()]
-            watched_from = len(self._model_speeches)
-            line = self._say(reply.say)
+            started = started or self.start_line(match)
+            turn_speeches, watched_from = started.turn_speeches, started.watched_from
+            line = started.handle
             if line is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(line.wait_for_playout(), LINE_TIMEOUT_S)

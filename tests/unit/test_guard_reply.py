@@ -126,3 +126,35 @@ async def test_tool_outputs_on_later_turns_carry_no_note() -> None:
     await on_caller_turn(ud, "It's at 42 Elm Street")
     out = await record_field(ctx(ud), field="location", value="42 Elm Street")
     assert "was just told" not in out
+
+
+async def test_the_line_starts_before_the_escalation_is_stored() -> None:
+    """A store that takes a moment (Redis under load) must not let the model's reply play
+    first: the caller answered that reply over the guard's line (eval bank, noisy-line-car)."""
+    from tools.guard_reply import check_caller_turn, record_guard_match
+
+    ud, _, _ = make_call()
+    responder, session = _responder(ud)
+    release = asyncio.Event()
+    stored: list[str] = []
+
+    class SlowRecorder:
+        async def record(self, kind: str, payload: dict[str, Any]) -> None:
+            await release.wait()
+            stored.append(kind)
+
+    ud.recorder = cast(Any, SlowRecorder())
+    match = check_caller_turn(ud, "water is pouring through the ceiling")
+    assert match is not None and match.category == "urgent"
+    started = responder.start_line(match)
+    storing = asyncio.create_task(record_guard_match(ud, match))
+    await asyncio.sleep(0.01)
+    assert [text for text, _ in session.said] == [ud.playbook.escalation["urgent"].say]
+    assert not stored and started.handle is not None
+    release.set()
+    await storing
+    assert stored and "urgent" in ud.escalated
+    acting = asyncio.create_task(responder.act(match, started))
+    ud.handoff_ready["urgent"].set()
+    await asyncio.wait_for(acting, 5)
+    assert len(session.said) == 1  # act() did not say the line a second time
