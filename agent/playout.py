@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import deque
 from typing import Any
@@ -24,9 +25,10 @@ from livekit import rtc
 from livekit.agents.voice.room_io import _output as room_output
 from livekit.agents.voice.room_io import room_io
 
-from agent.stage_marks import FIRST_FRAME_MARK, STAGE_MARK_LEVEL
-
 logger = logging.getLogger("intake.playout")
+FIRST_FRAME_MARK = "first frame of a line queued"
+# `intake bench latency` reads this stage mark from the worker's log (INFO only when asked)
+STAGE_MARK_LEVEL = logging.INFO if os.environ.get("INTAKE_STAGE_MARKS") == "1" else logging.DEBUG
 
 # audio captured into the source, kept to rebuild what a pause cleared (the queue holds 200 ms)
 HISTORY_S = 0.5

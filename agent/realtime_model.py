@@ -20,7 +20,6 @@ from openai.types.realtime import AudioTranscription, RealtimeReasoning
 from agent.call_metrics import count_reconnect
 from agent.config import WorkerSettings
 from agent.realtime_wire import check_server_events
-from agent.stage_marks import STAGE_MARKS_ON, AppendTimes
 from agent.turn_taking import DEFAULT_ANSWER, TURN_SILENCE_MS, server_vad
 
 REASONING_MODEL_PREFIX = "gpt-realtime-2"
@@ -57,9 +56,6 @@ class PhoneRealtimeModel(MeteredRealtimeModel):
     fatal. Our controller pauses on local VAD and interrupts only a real interruption.
     """
 
-    # with INTAKE_STAGE_MARKS=1: when each caller append was queued (agent.stage_marks)
-    append_times: AppendTimes | None = None
-
     @property
     def capabilities(self) -> llm.RealtimeCapabilities:
         return dataclasses.replace(super().capabilities, supports_overlapping_speech=True)
@@ -72,9 +68,6 @@ class PhoneRealtimeModel(MeteredRealtimeModel):
         session._bstream = utils.audio.AudioByteStream(
             realtime_api.SAMPLE_RATE, realtime_api.NUM_CHANNELS,
             samples_per_channel=realtime_api.SAMPLE_RATE * INPUT_CHUNK_MS // 1000)
-        if STAGE_MARKS_ON:
-            self.append_times = self.append_times or AppendTimes()
-            session.on("openai_client_event_queued", self.append_times.on_client_event)
         return session
 
 

@@ -21,7 +21,6 @@ from agent.call_ending import CallEnding
 from agent.call_runtime import CallRuntime
 from agent.handoff import HandoffRouter
 from agent.intake_agent import IntakeAgent
-from agent.stage_marks import STAGE_MARKS_ON, mark_caller_speech_end
 from state.protocols import TURN
 from tools.context import IntakeUserdata
 from tools.tool_calls import release_reply_shields
@@ -120,9 +119,6 @@ class SessionEventMapper:
             self.barge_in.caller_started(speech if busy else None)
         elif ev.new_state == "listening":
             self.barge_in.caller_stopped()
-            if STAGE_MARKS_ON:
-                # livekit backdates this event to the end of speech its VAD heard
-                mark_caller_speech_end(ev.created_at, getattr(session.llm, "append_times", None))
         if rt.timers is not None:
             if ev.new_state == "away":
                 rt.timers.caller_idle()

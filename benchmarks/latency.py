@@ -20,12 +20,6 @@ worker's stage mark (`INTAKE_STAGE_MARKS`, its log): `outbound_agent_ms` (the si
 audio delta sent -> the worker queues the reply's first frame: the plugin, livekit-agents'
 generation and playout) and `outbound_transport_ms` (that frame queued -> its first sound heard:
 livekit's audio source, Opus, the SFU and the caller's jitter buffer).
-The inbound part is split at the worker's marks too: `inbound_heard_ms` (the caller's end of
-speech -> where the worker's local VAD places it: one WebRTC hop, the worker's jitter buffer and
-audio input), `inbound_queued_ms` (-> the append carrying it queued for the model's socket: the
-plugin's 20 ms chunking) and `inbound_model_side_ms` (-> the simulator declares the end of
-speech, minus the window: the WebSocket and the simulator's own VAD). The VAD places the end
-within one 32 ms Silero window, so the first two are that coarse.
 response_overhead_onset_ms: as response_overhead_ms, to the reply's first sound rather than its
 first loud frame ("Thank you" opens with ~80 ms of a quiet "th").
 barge_in_stop_ms: the caller's speech onset over agent audio -> the last agent audio heard, for
@@ -45,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.barge_in import DEFAULT_BACKCHANNELS, is_backchannel
-from agent.stage_marks import FIRST_FRAME_MARK, SENT_TO_MODEL_MARK, SPEECH_END_MARK
+from agent.playout import FIRST_FRAME_MARK
 from benchmarks.stats import percentile, summarize
 from benchmarks.transport_floor import measure_transport_floor
 from devstack.local_call import CallResult, LocalStack
@@ -54,14 +48,12 @@ from devstack.paths import project_root
 LATENCY_SCENARIO = project_root() / "scenarios" / "bench_latency.yaml"
 FIGURES = ("greeting_ms", "greeting_onset_ms", "response_total_ms", "turn_detection_window_ms",
            "response_model_ms", "response_overhead_ms", "response_overhead_onset_ms",
-           "response_inbound_ms", "inbound_heard_ms", "inbound_queued_ms",
-           "inbound_model_side_ms", "response_outbound_ms", "outbound_agent_ms",
+           "response_inbound_ms", "response_outbound_ms", "outbound_agent_ms",
            "outbound_transport_ms",
            "barge_in_stop_ms", "goodbye_to_hangup_ms", "after_agent_goodbye_ms")
 # WebRTC hops inside each figure, for its value over the transport floor
 HOPS = {"greeting_ms": 1, "greeting_onset_ms": 1, "response_total_ms": 2,
         "response_overhead_ms": 2, "response_overhead_onset_ms": 2, "outbound_transport_ms": 1,
-        "inbound_heard_ms": 1,
         "barge_in_stop_ms": 2, "goodbye_to_hangup_ms": 1, "after_agent_goodbye_ms": 0}
 # response_total_ms again per turn-detection window (it follows the agent's question)
 BY_WINDOW = "response_total_ms@"
@@ -69,37 +61,17 @@ BY_WINDOW = "response_total_ms@"
 RESUMED_AFTER_S = 0.1
 
 
-def stage_marks(log_dir: Path, name: str = FIRST_FRAME_MARK) -> list[float]:
-    """Wall-clock times of one stage mark in the worker's logs (`agent.stage_marks`)."""
+def first_frame_marks(log_dir: Path) -> list[float]:
+    """Wall-clock times the worker queued a line's first frame (its `FIRST_FRAME_MARK` lines)."""
     marks: list[float] = []
     for path in log_dir.glob("worker-*.log"):
         for line in path.read_text(errors="replace").splitlines():
-            if name not in line:
+            if FIRST_FRAME_MARK not in line:
                 continue
             with_mark = json.loads(line)
-            if with_mark.get("message") == name and "at" in with_mark:
+            if with_mark.get("message") == FIRST_FRAME_MARK and "at" in with_mark:
                 marks.append(float(with_mark["at"]))
     return sorted(marks)
-
-
-def first_frame_marks(log_dir: Path) -> list[float]:
-    """Wall-clock times the worker queued a line's first frame."""
-    return stage_marks(log_dir, FIRST_FRAME_MARK)
-
-
-def _split_inbound(out: dict[str, list[float]], inbound: tuple[list[float], list[float]],
-                   ended_at: float, declared_at: float, window_ms: float) -> None:
-    """Split one turn's inbound time at the worker's marks (times already on the wall clock).
-    The VAD's end may sit a window before the caller's own (both are estimates)."""
-    heard_marks, queued_marks = inbound
-    heard = next((m for m in heard_marks if ended_at - 0.05 <= m <= declared_at), None)
-    if heard is None:
-        return
-    queued = next((m for m in queued_marks if heard <= m <= declared_at), None)
-    out["inbound_heard_ms"].append((heard - ended_at) * 1000)
-    if queued is not None:
-        out["inbound_queued_ms"].append((queued - heard) * 1000)
-        out["inbound_model_side_ms"].append((declared_at - queued) * 1000 - window_ms)
 
 
 def _split_outbound(out: dict[str, list[float]], marks: list[float], wall_offset: float,
@@ -113,9 +85,7 @@ def _split_outbound(out: dict[str, list[float]], marks: list[float], wall_offset
 
 
 def measure_call(result: CallResult, marks: list[float] | None = None,
-                 wall_offset: float = 0.0,
-                 inbound: tuple[list[float], list[float]] | None = None,
-                 ) -> dict[str, list[float]]:
+                 wall_offset: float = 0.0) -> dict[str, list[float]]:
     report = result.report
     out: dict[str, list[float]] = {key: [] for key in FIGURES}
     out.update(backchannels=[], backchannels_cancelled=[], interruptions=[],
@@ -161,9 +131,6 @@ def measure_call(result: CallResult, marks: list[float] | None = None,
             if marks:
                 _split_outbound(out, marks, wall_offset, timing.first_audio_at,
                                 turn.agent_reply_sound_at or turn.agent_reply_started_at)
-            if inbound:
-                _split_inbound(out, inbound, turn.speech_ended_at + wall_offset,
-                               timing.speech_stopped_at + wall_offset, window)
         out["response_total_ms"].append(total)
         out.setdefault(f"{BY_WINDOW}{window}", []).append(total)
         out["turn_detection_window_ms"].append(window)
@@ -224,7 +191,7 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
     samples: dict[str, list[float]] = {}
     failures = 0
     results: list[CallResult] = []
-    os.environ["INTAKE_STAGE_MARKS"] = "1"  # the worker logs its stage marks (agent.stage_marks)
+    os.environ["INTAKE_STAGE_MARKS"] = "1"  # the worker logs when it queues each line
     wall_offset = time.time() - time.monotonic()
     async with LocalStack(scenario=scenario, idle_processes=2) as stack:
         assert stack.livekit is not None
@@ -240,10 +207,8 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
             if result.report.errors:
                 failures += 1
         marks = first_frame_marks(stack.log_dir)
-        inbound = (stage_marks(stack.log_dir, SPEECH_END_MARK),
-                   stage_marks(stack.log_dir, SENT_TO_MODEL_MARK))
     for result in results:
-        for key, values in measure_call(result, marks, wall_offset, inbound).items():
+        for key, values in measure_call(result, marks, wall_offset).items():
             samples.setdefault(key, []).extend(values)
     for key in (*FIGURES, "backchannels", "backchannels_cancelled", "interruptions",
                 "interruptions_missed"):

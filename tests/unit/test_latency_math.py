@@ -9,8 +9,8 @@ import pytest
 
 from agent.assets import greeting_text
 from agent.job_metadata import call_id_for, parse_job_metadata
-from agent.stage_marks import FIRST_FRAME_MARK, SENT_TO_MODEL_MARK, SPEECH_END_MARK
-from benchmarks.latency import FIGURES, first_frame_marks, measure_call, stage_marks
+from agent.playout import FIRST_FRAME_MARK
+from benchmarks.latency import FIGURES, first_frame_marks, measure_call
 from benchmarks.stats import percentile, summarize
 from devstack.local_call import CallResult, caller_lines
 from realtime_simulator import parse_scenario
@@ -166,42 +166,3 @@ def test_the_callers_hung_up_on_noise_is_dropped_and_other_livekit_errors_are_ke
                           "publisher data channel '_reliable' closed unexpectedly")
         livekit_log.error("%s - %s", "rtc_session:12", "failed to connect")
     assert [r.getMessage() for r in caplog.records] == ["rtc_session:12 - failed to connect"]
-
-
-def test_inbound_splits_at_the_workers_speech_end_marks(tmp_path: Path) -> None:
-    (tmp_path / "worker-0.log").write_text("\n".join([
-        json.dumps({"message": SPEECH_END_MARK, "at": 1001.0}),  # an earlier turn's
-        json.dumps({"message": SPEECH_END_MARK, "at": 1003.06}),
-        json.dumps({"message": SENT_TO_MODEL_MARK, "at": 1003.07}),
-    ]))
-    inbound = (stage_marks(tmp_path, SPEECH_END_MARK), stage_marks(tmp_path, SENT_TO_MODEL_MARK))
-    assert inbound == ([1001.0, 1003.06], [1003.07])
-    report = CallerReport(agent_subscribed_at=1.0, first_agent_audio_at=1.3)
-    report.segments = [AgentSpeechSegment(4.0, 6.0)]
-    report.turns = [CallerTurnResult(index=0, text="a", speech_started_at=2.5,
-                                     speech_ended_at=3.0, barged_in=False,
-                                     agent_reply_started_at=4.0)]
-    timing = TurnTiming(turn_index=0, response_id="r", trigger="server_vad",
-                        speech_stopped_at=3.6, silence_window_ms=500, reply_delay_ms=300,
-                        created_at=3.6, first_audio_at=3.95)
-    figures = measure_call(CallResult(call_id="c", room="call-c", report=report,
-                                      sim_turn_timings=[timing]), None, 1000.0, inbound)
-    # 100 ms inbound = 60 to the worker's VAD + 10 to the socket + 30 at the simulator
-    assert figures["inbound_heard_ms"] == [pytest.approx(60.0)]
-    assert figures["inbound_queued_ms"] == [pytest.approx(10.0)]
-    assert figures["inbound_model_side_ms"] == [pytest.approx(30.0)]
-    assert figures["response_inbound_ms"] == [pytest.approx(100.0)]
-
-
-def test_no_inbound_split_without_a_mark_in_the_turn(tmp_path: Path) -> None:
-    report = CallerReport(agent_subscribed_at=1.0, first_agent_audio_at=1.3)
-    report.turns = [CallerTurnResult(index=0, text="a", speech_started_at=2.5,
-                                     speech_ended_at=3.0, barged_in=False,
-                                     agent_reply_started_at=4.0)]
-    timing = TurnTiming(turn_index=0, response_id="r", trigger="server_vad",
-                        speech_stopped_at=3.6, silence_window_ms=500, reply_delay_ms=300,
-                        created_at=3.6, first_audio_at=3.95)
-    figures = measure_call(CallResult(call_id="c", room="call-c", report=report,
-                                      sim_turn_timings=[timing]), None, 1000.0,
-                           ([1001.0], []))
-    assert figures["inbound_heard_ms"] == [] and figures["inbound_queued_ms"] == []
