@@ -50,15 +50,15 @@ class HandoffRouter:
         match = check_caller_turn(ud, transcript)
         if match is None or match.category in already:
             return
-        # (a supervisor on the line answers the caller themselves)
-        acting = self._rt.supervised_by is None
-        if acting and self._responder is None:
+        if self._rt.supervised_by is not None:
+            await record_guard_match(ud, match)  # a supervisor on the line answers the caller
+            return
+        if self._responder is None:
             self._responder = GuardResponder(session, self._rt.assets.escalation_frames)
         # the line first, then the store: the caller hears it before the model's own reply
-        started = self._responder.start_line(match) if acting and self._responder else None
+        started = self._responder.start_line(match)
         await record_guard_match(ud, match)
-        if started is not None and self._responder is not None:
-            await self._responder.act(match, started)
+        await self._responder.act(match, started)
 
     async def on_escalate(self, request: EscalationRequest) -> bool:
         """Hand the call to a person. Returns whether a transfer is under way.

@@ -10,11 +10,6 @@ ONNX session (`agent.process_vad`). No thread, event loop or socket.
 from __future__ import annotations
 
 import logging
-from datetime import date
-
-import dateparser
-import holidays
-import simplemma
 
 # the job's own modules, which import the rest of what a call runs (pydantic models, the
 # Realtime plugin's wire types, redis, asyncpg, phonenumbers, ...)
@@ -26,14 +21,7 @@ import agent.tracing
 import agent.worker_duties  # noqa: F401
 import tools.spoken_dates  # noqa: F401
 from agent.process_vad import process_vad
-
-
-def _load_word_data() -> None:
-    # each of these builds its tables on first use: ~20 MB for simplemma's English lemmas,
-    # ~15 MB for dateparser's languages, a few MB for the holiday calendars
-    simplemma.lemmatize("pipes", lang="en")
-    dateparser.parse("next Friday", settings={"PREFER_DATES_FROM": "future"})
-    holidays.country_holidays("US", years=date.today().year)
+from agent.word_data import load_word_data
 
 
 def _preload() -> None:
@@ -41,7 +29,7 @@ def _preload() -> None:
     # forkserver and every call with it, so a failure only costs the sharing: each job process
     # loads what it needs itself (agent.worker.prewarm, the first date or guard check)
     try:
-        _load_word_data()
+        load_word_data()
         process_vad()
     except Exception:
         logging.getLogger("intake.worker").warning("forkserver preload failed", exc_info=True)

@@ -31,6 +31,7 @@ from agent.model_check import any_gone, check_models_blocking, log_statuses
 from agent.process_vad import process_vad
 from agent.realtime_model import configured_models
 from agent.tracing import configure_tracing
+from agent.word_data import load_word_data
 from agent.worker_duties import WorkerDuties
 from agent.worker_server import IntakeAgentServer, drain_timeout_seconds
 
@@ -45,19 +46,11 @@ os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
 ASSETS_KEY = "intake_assets"
 
 
-def warm_up_normalizers() -> None:
-    """dateparser builds its language data on first use (~150 ms); pay that before the call,
-    not inside a tool on the call's event loop."""
-    import dateparser
-
-    dateparser.parse("next Friday", settings={"PREFER_DATES_FROM": "future"})
-
-
 def prewarm(proc: JobProcess) -> None:
     """Runs once per job process, before any call: everything slow happens here."""
     settings = load_settings(production=os.environ.get(PRODUCTION_ENV) == "1")
     proc.userdata[ASSETS_KEY] = prewarm_assets(settings, process_vad())
-    warm_up_normalizers()
+    load_word_data()
     configure_tracing()
 
 

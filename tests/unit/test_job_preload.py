@@ -26,7 +26,7 @@ def test_a_failing_preload_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch,
     def fails() -> None:
         raise RuntimeError("no word data")
 
-    monkeypatch.setattr(preload, "_load_word_data", fails)
+    monkeypatch.setattr(preload, "load_word_data", fails)
     with caplog.at_level(logging.WARNING, logger="intake.worker"):
         preload._preload()
     assert "forkserver preload failed" in caplog.text
