@@ -17,9 +17,12 @@ a writer who read no trigger list, guard code or other split; measured three tim
 phrase rules were tuned on its misses in the sixth round, and `--show-misses` lists it since (it
 is not one of the learned model's example files: with it, the model heard "my dishwasher is
 leaking all over the kitchen floor" as urgent). guard_sentences_everyday_blind3.txt was
-written the same way for the sixth round and measured untouched once before any change (its
-header keeps those figures); it is never tuned on and `--show-misses` never lists it: its
-figures are the ones to believe. All eight are reported, with the targets.
+written the same way for the sixth round, measured untouched once before any change (its header
+keeps those figures), and tuned on in the seventh; `--show-misses` lists it since.
+guard_sentences_everyday_blind4.txt was written the same way for the seventh round and measured
+untouched once before any change (its header keeps those figures); it is never tuned on and
+`--show-misses` never lists it: its figures are the ones to believe. All nine are reported,
+with the targets.
 """
 
 from __future__ import annotations
@@ -45,8 +48,12 @@ EVERYDAY_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_ever
 BLIND_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind.txt"
 # written for the fifth round by a writer blind to the rules; rules tuned on it in the sixth
 BLIND2_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind2.txt"
-# written for the sixth round by a writer blind to the rules; never tuned on, never listed
+# written for the sixth round by a writer blind to the rules; tuned on in the seventh
 BLIND3_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind3.txt"
+# written for the seventh round by a writer blind to the rules; never tuned on, never listed
+BLIND4_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind4.txt"
+# the split whose misses are never listed: its figures are the ones to believe
+UNTOUCHED_SPLIT = "everyday_blind4"
 NONE = "none"
 LABELS = (*ESCALATION_CATEGORIES, NONE)
 RECALL_TARGETS = {"urgent": 0.95, "human_request": 0.95, "legal": 0.9, "pricing": 0.9}
@@ -144,7 +151,8 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                         everyday_path: Path | None = EVERYDAY_FILE,
                         blind_path: Path | None = BLIND_FILE,
                         blind2_path: Path | None = BLIND2_FILE,
-                        blind3_path: Path | None = BLIND3_FILE, *,
+                        blind3_path: Path | None = BLIND3_FILE,
+                        blind4_path: Path | None = BLIND4_FILE, *,
                         show_misses: bool = False) -> dict[str, Any]:
     playbook = load_playbook(playbook_path)
     guard = EscalationGuard.from_playbook(playbook)
@@ -155,9 +163,10 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
         "held_out": [s for s in sentences if s.split == "held_out"]}
     for name, path in (("round2", round2_path), ("fresh", fresh_path),
                        ("everyday", everyday_path), ("everyday_blind", blind_path),
-                       ("everyday_blind2", blind2_path), ("everyday_blind3", blind3_path)):
+                       ("everyday_blind2", blind2_path), ("everyday_blind3", blind3_path),
+                       (UNTOUCHED_SPLIT, blind4_path)):
         splits[name] = load_sentences(path, split=name) if path is not None else []
-    blind3 = splits["everyday_blind3"]
+    untouched = splits[UNTOUCHED_SPLIT]
     result: dict[str, Any] = {
         "playbook": str(playbook_path),
         "sentences": {split: {label: sum(1 for s in group if s.label == label)
@@ -165,7 +174,7 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                       for split, group in splits.items()},
         "learned": {"example_files": [Path(p).name for p in playbook.escalation_examples],
                     "fire_probability": FIRE_PROBABILITY},
-        "everyday_blind3_rules_only": score(rules_only, blind3) if blind3 else None,
+        "everyday_blind4_rules_only": score(rules_only, untouched) if untouched else None,
     }
     # the untouched split first: it is the one to believe
     for name in reversed(splits):
@@ -180,5 +189,5 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
         "cost": result["cost_per_turn_ms"]["p99"] < COST_P99_TARGET_MS,
     }
     if show_misses:
-        result["misses"] = misses(guard, [s for s in every if s.split != "everyday_blind3"])
+        result["misses"] = misses(guard, [s for s in every if s.split != UNTOUCHED_SPLIT])
     return result
