@@ -85,7 +85,7 @@ FREE_INSIDE = frozenset({
 })
 NEGATORS = frozenset({
     "not", "no", "never", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent",
-    "without", "nothing", "nobody", "nor", "neither", "wont", "hardly",
+    "without", "nothing", "nothings", "nobody", "nor", "neither", "wont", "hardly",
 })
 # words that may sit between a negation and what it negates
 _BRIDGE = frozenset({
@@ -93,7 +93,7 @@ _BRIDGE = frozenset({
     "very", "so", "that", "it", "its", "this", "is", "be", "been", "need", "needs", "want",
     "wanna", "have", "to", "think", "believe", "real", "big", "huge", "major", "serious",
     "of", "at", "all", "yet", "much", "like", "sure", "going", "gonna", "kind", "sort", "there",
-    "theres", "seem", "seems", "look", "looks", "call", "would", "say", "immediate",
+    "theres", "seem", "seems", "look", "looks", "call", "would", "say", "immediate", "on",
 })
 
 _stemmer = snowballstemmer.stemmer("english")
@@ -177,6 +177,10 @@ class _CategoryRules:
                        for i in ignore if words(i)]
         self.keys = frozenset(key for p in self.phrases for term in p.terms for key in term)
 
+    def ignores(self, keys: Sequence[str], where: Mapping[str, Sequence[int]]) -> bool:
+        return any(next(iter(_in_order_occurrences(ignored, keys, where)), None) is not None
+                   for ignored in self.ignore)
+
     def find(self, keys: Sequence[str], where: Mapping[str, Sequence[int]],
              tokens: Sequence[str], clauses: Sequence[int], fillers: Sequence[int],
              ) -> tuple[str, tuple[int, int]] | None:
@@ -230,9 +234,19 @@ class EscalationGuard:
         # no phrase matched at all: the model learned from the playbook's examples may know
         # the wording (a phrase the context rules set aside stays set aside)
         learned = self._model.classify(text)
-        if learned is None:
+        if learned is None or self._ignored_here(learned[0], tokens):
             return None
         return EscalationMatch(learned[0], LEARNED_TRIGGER, probability=round(learned[1], 3))
+
+    def _ignored_here(self, category: EscalationCategory, tokens: Sequence[str]) -> bool:
+        """The playbook says these words are not the category ("how much time"): the model
+        learned from examples does not get to say they are."""
+        keys = [word_key(t) for t in tokens]
+        where: dict[str, list[int]] = {}
+        for index, key in enumerate(keys):
+            where.setdefault(key, []).append(index)
+        return any(name == category and rules.ignores(keys, where)
+                   for name, rules in self._rules)
 
     def _check_rules(self, tokens: list[str], clauses: list[int]
                      ) -> tuple[EscalationMatch | None, bool]:

@@ -92,6 +92,7 @@ OTHER_PEOPLE = frozenset({"neighbor", "neighbors", "neighbour", "neighbours", "f
                           "friends", "sister", "brother", "cousin", "coworker", "parents",
                           "aunt", "uncle", "sisters", "brothers"})
 OTHERS_HAD_REACH = 2
+OTHERS_TROUBLE_VERBS = frozenset({"had", "has", "have", "got"})
 # "my sister's house flooded": another household's home
 HOMES = frozenset({"house", "home", "place", "basement", "apartment", "condo", "unit",
                    "building"})
@@ -103,26 +104,32 @@ WISH_BEFORE_RESOLVED = frozenset({"it", "them", "that", "this", "to", "be", "get
                                   "needs", "want", "wants", "like", "getting", "have"})
 DONE_BEFORE_OBJECT = frozenset({"got", "had", "already"})
 HYPOTHETICAL = frozenset({"if", "case", "incase", "prevent", "avoid", "unless", "whether",
-                          "before"})
+                          "before", "ever"})
 HYPOTHETICAL_REACH = 3
 # trouble that comes and goes: a repair, unless it is a hazard ("sparks now and then")
 INTERMITTENT_WORDS = frozenset({"sometimes", "occasionally", "occasional", "intermittently",
                                 "periodically"})
 # first and third word: "now and then", "once in a while", "every so often", "time to time"
 INTERMITTENT_PAIRS = frozenset({("now", "then"), ("in", "while"), ("every", "often"),
-                                ("time", "time"), ("every", "while")})
+                                ("time", "time"), ("every", "while"), ("on", "off"),
+                                ("in", "storms"), ("in", "rain")})
+# "the gutter overflows when it rains": trouble the weather brings, not one happening now
+WEATHER_WHEN = frozenset({"when", "whenever", "everytime"})
+WEATHER = frozenset({"rains", "pours", "storms", "snows", "thaws"})
 HAZARD_WORDS = frozenset({"fire", "flames", "flame", "smoke", "smoking", "spark", "sparks",
                           "sparking", "gas", "shock", "shocked", "zapped", "burning", "burnt",
                           "electrocuted", "monoxide", "co", "hurt", "injured", "bleeding"})
 # a detector asking for a battery is maintenance, not an alarm
 MAINTENANCE_WORDS = frozenset({"battery", "batteries", "chirp", "chirps", "chirping",
-                               "chirped", "chirpy"})
+                               "chirped", "chirpy", "expiry", "expired", "expires",
+                               "expiration"})
 # the trigger's words and the one after it ("smoke" + "alarm")
 DETECTOR_WORDS = frozenset({"alarm", "alarms", "detector", "detectors", "monitor", "monitors"})
 # a detector to be put in or swapped is work to book ("install a co detector") ...
 FITTING_WORDS = frozenset({"install", "installed", "installing", "replace", "replaced",
                            "replacing", "add", "adding", "new", "old", "upgrade", "upgrading",
-                           "inspect", "inspected", "hardwired", "hardwire", "mount", "put"})
+                           "inspect", "inspected", "hardwired", "hardwire", "mount", "put",
+                           "more", "extra", "additional"})
 # ... unless it is sounding or reading high now
 SOUNDING_WORDS = frozenset({"off", "going", "sounding", "blaring", "screaming", "ringing",
                             "reads", "reading", "says", "high", "levels"})
@@ -185,7 +192,8 @@ def _is_active(tokens: Sequence[str], span: tuple[int, int], category_keys: Coll
     for index, word in enumerate(tokens):
         before = tokens[max(0, index - 3):index]
         if word in ACTIVE_WORDS and not (word == "now" and (
-                (index and tokens[index - 1] in SETTLED) or _brings_a_wish(tokens, index)
+                (index and tokens[index - 1] in SETTLED | RESOLVED_VERBS)
+                or _brings_a_wish(tokens, index)
                 or SETTLED.intersection(tokens[index + 1:index + 3]))):
             return True
         if word in EXPLICIT_URGENCY and not (NEGATIONS.intersection(before) or (
@@ -229,15 +237,18 @@ def _someone_elses(tokens: Sequence[str], clauses: Sequence[int], span: tuple[in
 
 
 def _had_trouble(following: Sequence[str]) -> bool:
-    """"had a burst pipe", not "had to shut our water off"."""
+    """"had a burst pipe", "has got water coming in", not "had to shut our water off"."""
     for at, word in enumerate(following[:-1]):
-        if word == "had":
+        if word in OTHERS_TROUBLE_VERBS:
             return following[at + 1] != "to"
     return False
 
 
 def _comes_and_goes(tokens: Sequence[str]) -> bool:
     if INTERMITTENT_WORDS.intersection(tokens):
+        return True
+    if any(word in WEATHER_WHEN and WEATHER.intersection(tokens[i + 1:i + 3])
+           for i, word in enumerate(tokens)):
         return True
     return any((tokens[i], tokens[i + 2]) in INTERMITTENT_PAIRS for i in range(len(tokens) - 2))
 
@@ -300,6 +311,8 @@ def wants_a_visit(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     first, last = span
     if TALK_WORDS.intersection(tokens[max(0, first - 2):last + 1]):
         return False
+    if "available" in tokens[first:last + 1]:
+        return False  # "is the owner available today": to be reached, not to come
     if VISIT_INSIDE.intersection(tokens[first + 1:last]):
         return True  # "get somebody out here"
     if tokens[last] == "here" and tokens[last - 1] != "on":

@@ -20,7 +20,7 @@ OUR_PEOPLE = frozenset({"guy", "guys", "tech", "techs", "technician", "technicia
                         "plumbers", "electrician", "electricians", "installer", "installers",
                         "worker", "workers", "crew", "team", "man", "men", "people",
                         "employee", "employees", "contractor", "company", "handyman",
-                        "helper", "roofer", "painter"})
+                        "helper", "roofer", "painter", "bloke", "blokes", "fella", "carpenter"})
 # a trade named with "the" is a contractor for a home-services line; "the guy" is anybody
 TRADES = frozenset({"tech", "technician", "plumber", "electrician", "installer", "crew",
                     "worker", "workers", "handyman", "roofer", "contractor"})
@@ -29,7 +29,7 @@ DAMAGED = frozenset({"broke", "damaged", "scratched", "ruined", "dented", "crack
                      "destroyed", "wrecked", "scuffed", "chipped", "gouged", "tore", "ripped",
                      "smashed", "flooded", "burned", "burnt", "messed", "punctured", "busted",
                      "shattered", "dinged", "fried", "stripped", "bent", "nicked", "marred",
-                     "severed", "shorted"})
+                     "severed", "shorted", "scorched", "singed"})
 # "your tech knocked a hole in my drywall"
 HOLE_VERBS = frozenset({"knocked", "punched", "kicked", "left"})
 HOLE_REACH = 3
