@@ -19,6 +19,7 @@ from openai.types.realtime import AudioTranscription, RealtimeReasoning
 
 from agent.call_metrics import count_reconnect
 from agent.config import WorkerSettings
+from agent.inbound_marks import InboundMarks, stage_marks_enabled
 from agent.realtime_wire import check_server_events
 from agent.turn_taking import DEFAULT_ANSWER, TURN_SILENCE_MS, server_vad
 
@@ -68,6 +69,8 @@ class PhoneRealtimeModel(MeteredRealtimeModel):
         session._bstream = utils.audio.AudioByteStream(
             realtime_api.SAMPLE_RATE, realtime_api.NUM_CHANNELS,
             samples_per_channel=realtime_api.SAMPLE_RATE * INPUT_CHUNK_MS // 1000)
+        if stage_marks_enabled():
+            InboundMarks().watch(session)
         return session
 
 

@@ -19,7 +19,12 @@ outbound (the simulator's first audio sent -> heard by the caller), and outbound
 worker's stage mark (`INTAKE_STAGE_MARKS`, its log): `outbound_agent_ms` (the simulator's first
 audio delta sent -> the worker queues the reply's first frame: the plugin, livekit-agents'
 generation and playout) and `outbound_transport_ms` (that frame queued -> its first sound heard:
-livekit's audio source, Opus, the SFU and the caller's jitter buffer).
+livekit's audio source, Opus, the SFU and the caller's jitter buffer). The inbound side is split
+at the worker's other mark (`agent.inbound_marks`): `inbound_to_worker_ms` (the caller's end of
+speech -> its last loud frame reaches the Realtime session: the WebRTC hop and the 20 ms input
+frame), `inbound_worker_ms` (that frame -> its append queued for the model's socket) and
+`inbound_to_model_ms` (queued -> the simulator received it: the socket and the simulator's
+20 ms detection windows).
 response_overhead_onset_ms: as response_overhead_ms, to the reply's first sound rather than its
 first loud frame ("Thank you" opens with ~80 ms of a quiet "th").
 barge_in_stop_ms: the caller's speech onset over agent audio -> the last agent audio heard, for
@@ -39,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.barge_in import DEFAULT_BACKCHANNELS, is_backchannel
+from agent.inbound_marks import CALLER_SPEECH_MARK
 from agent.playout import FIRST_FRAME_MARK
 from benchmarks.stats import percentile, summarize
 from benchmarks.transport_floor import measure_transport_floor
@@ -48,12 +54,14 @@ from devstack.paths import project_root
 LATENCY_SCENARIO = project_root() / "scenarios" / "bench_latency.yaml"
 FIGURES = ("greeting_ms", "greeting_onset_ms", "response_total_ms", "turn_detection_window_ms",
            "response_model_ms", "response_overhead_ms", "response_overhead_onset_ms",
-           "response_inbound_ms", "response_outbound_ms", "outbound_agent_ms",
+           "response_inbound_ms", "inbound_to_worker_ms", "inbound_worker_ms",
+           "inbound_to_model_ms", "response_outbound_ms", "outbound_agent_ms",
            "outbound_transport_ms",
            "barge_in_stop_ms", "goodbye_to_hangup_ms", "after_agent_goodbye_ms")
 # WebRTC hops inside each figure, for its value over the transport floor
 HOPS = {"greeting_ms": 1, "greeting_onset_ms": 1, "response_total_ms": 2,
         "response_overhead_ms": 2, "response_overhead_onset_ms": 2, "outbound_transport_ms": 1,
+        "inbound_to_worker_ms": 1,
         "barge_in_stop_ms": 2, "goodbye_to_hangup_ms": 1, "after_agent_goodbye_ms": 0}
 # response_total_ms again per turn-detection window (it follows the agent's question)
 BY_WINDOW = "response_total_ms@"
@@ -74,6 +82,38 @@ def first_frame_marks(log_dir: Path) -> list[float]:
     return sorted(marks)
 
 
+def caller_speech_marks(log_dir: Path) -> list[tuple[float, float]]:
+    """(frame in, append queued) wall-clock times of each caller turn's last loud frame at the
+    worker (its `CALLER_SPEECH_MARK` lines)."""
+    marks: list[tuple[float, float]] = []
+    for path in log_dir.glob("worker-*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            if CALLER_SPEECH_MARK not in line:
+                continue
+            mark = json.loads(line)
+            if mark.get("message") == CALLER_SPEECH_MARK and "frame_in_at" in mark:
+                marks.append((float(mark["frame_in_at"]), float(mark["sent_at"])))
+    return sorted(marks)
+
+
+# a caller's last loud frame reaches the worker within this long of the caller's end of speech
+INBOUND_MATCH_S = (-0.05, 0.4)
+
+
+def _split_inbound(out: dict[str, list[float]], marks: list[tuple[float, float]],
+                   wall_offset: float, speech_ended_at: float, model_heard_at: float) -> None:
+    """Split one turn's inbound time at the worker's mark (monotonic -> wall: `wall_offset`)."""
+    ended, heard = speech_ended_at + wall_offset, model_heard_at + wall_offset
+    low, high = ended + INBOUND_MATCH_S[0], min(ended + INBOUND_MATCH_S[1], heard)
+    found = [m for m in marks if low <= m[0] <= high]
+    if not found:
+        return
+    frame_in, sent = found[-1]
+    out["inbound_to_worker_ms"].append((frame_in - ended) * 1000)
+    out["inbound_worker_ms"].append((sent - frame_in) * 1000)
+    out["inbound_to_model_ms"].append((heard - sent) * 1000)
+
+
 def _split_outbound(out: dict[str, list[float]], marks: list[float], wall_offset: float,
                     sent_at: float, heard_at: float) -> None:
     """Split one reply's outbound time at the worker's mark (monotonic -> wall: `wall_offset`)."""
@@ -85,7 +125,9 @@ def _split_outbound(out: dict[str, list[float]], marks: list[float], wall_offset
 
 
 def measure_call(result: CallResult, marks: list[float] | None = None,
-                 wall_offset: float = 0.0) -> dict[str, list[float]]:
+                 wall_offset: float = 0.0,
+                 inbound_marks: list[tuple[float, float]] | None = None,
+                 ) -> dict[str, list[float]]:
     report = result.report
     out: dict[str, list[float]] = {key: [] for key in FIGURES}
     out.update(backchannels=[], backchannels_cancelled=[], interruptions=[],
@@ -126,6 +168,10 @@ def measure_call(result: CallResult, marks: list[float] | None = None,
             model = (timing.first_audio_at - timing.speech_stopped_at) * 1000
             out["response_inbound_ms"].append(
                 (timing.speech_stopped_at - turn.speech_ended_at) * 1000 - window)
+            if inbound_marks:
+                # the simulator heard the last loud audio a window before it declared the stop
+                _split_inbound(out, inbound_marks, wall_offset, turn.speech_ended_at,
+                               timing.speech_stopped_at - window / 1000)
             out["response_outbound_ms"].append(
                 (turn.agent_reply_started_at - timing.first_audio_at) * 1000)
             if marks:
@@ -207,8 +253,9 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
             if result.report.errors:
                 failures += 1
         marks = first_frame_marks(stack.log_dir)
+        inbound = caller_speech_marks(stack.log_dir)
     for result in results:
-        for key, values in measure_call(result, marks, wall_offset).items():
+        for key, values in measure_call(result, marks, wall_offset, inbound).items():
             samples.setdefault(key, []).extend(values)
     for key in (*FIGURES, "backchannels", "backchannels_cancelled", "interruptions",
                 "interruptions_missed"):
