@@ -81,6 +81,10 @@ class IntakeAgent(Agent):
         text = f"{instructions}\n\n{status}"
         if self._supervisor_notes:
             text = f"{text}\n\n{supervisor_section(self._supervisor_notes)}"
+        if text == self.instructions:
+            # a turn that changed nothing: livekit-agents would still send the whole text in a
+            # `session.update` and keep another copy of it in the chat context, every turn
+            return
         await self.update_instructions(text)
 
     async def add_supervisor_note(self, note: str) -> None:

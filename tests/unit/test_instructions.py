@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from agent.instructions import build_instructions, checklist_status_message, opening_line
+from agent.intake_agent import IntakeAgent
 from tests.unit.test_tools_fakes import example_playbook
 from tools.checklist import SlotChecklist
 from tools.normalize import Normalized
@@ -66,3 +69,31 @@ async def test_status_message_follows_the_checklist() -> None:
     assert "still missing" not in status
     assert "all required details are in" in status
     assert "escalated: pricing" in status
+
+
+def test_the_checklist_refresh_sends_instructions_only_when_they_changed() -> None:
+    """Each caller turn refreshes the model's checklist; an unchanged one is not re-sent
+    (livekit-agents would send the whole text again and keep another copy in the chat)."""
+    playbook = example_playbook()
+    checklist = SlotChecklist(playbook)
+    agent = IntakeAgent(playbook=playbook, checklist=checklist, greeting_text=None,
+                        greeting_frames=[])
+    sent: list[str] = []
+
+    async def update_instructions(text: str) -> None:
+        sent.append(text)
+        agent._instructions = text
+
+    agent.update_instructions = update_instructions  # type: ignore[method-assign]
+
+    async def turns() -> None:
+        await agent.refresh_checklist()  # the checklist's status joins the instructions
+        await agent.refresh_checklist()  # a turn that changed nothing
+        first = next(iter(playbook.fields))
+        await checklist.record(first, "a leak", Normalized("a leak", "a leak"), turn=1)
+        await agent.refresh_checklist()
+        await agent.add_supervisor_note("Ask about pets.")
+
+    asyncio.run(turns())
+    assert len(sent) == 3
+    assert "a leak" not in sent[0] and sent[1] != sent[0] and "Ask about pets." in sent[2]
