@@ -69,31 +69,29 @@ BY_WINDOW = "response_total_ms@"
 RESUMED_AFTER_S = 0.1
 
 
-def first_frame_marks(log_dir: Path) -> list[float]:
-    """Wall-clock times the worker queued a line's first frame (its `FIRST_FRAME_MARK` lines)."""
-    marks: list[float] = []
+def _worker_marks(log_dir: Path, message: str, *fields: str) -> list[tuple[float, ...]]:
+    """The `fields` of each `message` line the worker logged (JSON lines), sorted."""
+    marks: list[tuple[float, ...]] = []
     for path in log_dir.glob("worker-*.log"):
         for line in path.read_text(errors="replace").splitlines():
-            if FIRST_FRAME_MARK not in line:
+            if message not in line:
                 continue
-            with_mark = json.loads(line)
-            if with_mark.get("message") == FIRST_FRAME_MARK and "at" in with_mark:
-                marks.append(float(with_mark["at"]))
+            mark = json.loads(line)
+            if mark.get("message") == message and all(f in mark for f in fields):
+                marks.append(tuple(float(mark[f]) for f in fields))
     return sorted(marks)
+
+
+def first_frame_marks(log_dir: Path) -> list[float]:
+    """Wall-clock times the worker queued a line's first frame (its `FIRST_FRAME_MARK` lines)."""
+    return [at for (at,) in _worker_marks(log_dir, FIRST_FRAME_MARK, "at")]
 
 
 def caller_speech_marks(log_dir: Path) -> list[tuple[float, float]]:
     """(frame in, append queued) wall-clock times of each caller turn's last loud frame at the
     worker (its `CALLER_SPEECH_MARK` lines)."""
-    marks: list[tuple[float, float]] = []
-    for path in log_dir.glob("worker-*.log"):
-        for line in path.read_text(errors="replace").splitlines():
-            if CALLER_SPEECH_MARK not in line:
-                continue
-            mark = json.loads(line)
-            if mark.get("message") == CALLER_SPEECH_MARK and "frame_in_at" in mark:
-                marks.append((float(mark["frame_in_at"]), float(mark["sent_at"])))
-    return sorted(marks)
+    return [(frame_in, sent) for frame_in, sent
+            in _worker_marks(log_dir, CALLER_SPEECH_MARK, "frame_in_at", "sent_at")]
 
 
 # a caller's last loud frame reaches the worker within this long of the caller's end of speech
