@@ -3,19 +3,26 @@ benchmark's reading of its marks)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import numpy as np
 import pytest
 from livekit import rtc
+from openai.types.realtime.realtime_audio_input_turn_detection import ServerVad
 
 from agent.inbound_marks import CALLER_SPEECH_MARK, InboundMarks, frame_is_loud
+from agent.realtime_model import PhoneRealtimeModel
 from benchmarks.latency import caller_speech_marks, measure_call
 from devstack.local_call import CallResult
+from realtime_simulator import RealtimeSimulator, parse_scenario, synthesize_pcm16
 from realtime_simulator.records import TurnTiming
+from realtime_simulator.speech import silence_pcm16
 from simulated_caller import AgentSpeechSegment, CallerReport, CallerTurnResult
 
 pytestmark = pytest.mark.unit
@@ -90,3 +97,46 @@ def test_inbound_splits_at_the_workers_mark(tmp_path: Path) -> None:
     # the three parts add up to the whole
     assert sum(figures[k][0] for k in ("inbound_to_worker_ms", "inbound_worker_ms",
                                        "inbound_to_model_ms")) == pytest.approx(60.0)
+
+
+async def test_the_real_plugin_session_logs_the_mark_at_the_models_speech_stop(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Our model's session, with the real plugin, against the simulator: the mark is logged
+    when the model says the speech stopped, and it is the speech's last loud frame."""
+    monkeypatch.setenv("INTAKE_STAGE_MARKS", "1")
+    sim = RealtimeSimulator(parse_scenario(
+        'name: marks\nturns:\n  - caller: "Hi, my sink is blocked."\n'
+        '    agent:\n      - say: "I can help."\n  - hangup: true\n'),
+        api_key="sk-simulated", stream_speed=50)
+    await sim.start()
+    http = aiohttp.ClientSession()
+    model = PhoneRealtimeModel(
+        base_url=sim.base_url, api_key="sk-simulated", http_session=http,
+        turn_detection=ServerVad(type="server_vad", threshold=0.5, prefix_padding_ms=300,
+                                 silence_duration_ms=400, create_response=True,
+                                 interrupt_response=False))
+    session = model.session()
+    stopped = asyncio.Event()
+    session.on("input_speech_stopped", lambda _ev: stopped.set())
+    step = 480 * 2  # 20 ms at 24 kHz
+    try:
+        # the mark's level was fixed when agent.playout was imported (DEBUG here)
+        with caplog.at_level(logging.DEBUG, logger="intake.inbound"):
+            speech = synthesize_pcm16("Hi, my sink is blocked.", 24000)
+            speech += b"\x00" * (-len(speech) % step)
+            for at in range(0, len(speech), step):
+                session.push_audio(rtc.AudioFrame(speech[at:at + step], 24000, 1, 480))
+            silence_from = time.time()
+            await asyncio.sleep(0.05)
+            quiet = silence_pcm16(800, 24000)
+            for at in range(0, len(quiet) - step + 1, step):
+                session.push_audio(rtc.AudioFrame(quiet[at:at + step], 24000, 1, 480))
+            await asyncio.wait_for(stopped.wait(), 10)
+        marks = [r.__dict__ for r in caplog.records if r.getMessage() == CALLER_SPEECH_MARK]
+        assert len(marks) == 1
+        assert marks[0]["frame_in_at"] <= marks[0]["sent_at"] < silence_from
+    finally:
+        await session.aclose()
+        await model.aclose()
+        await http.close()
+        await sim.stop()
