@@ -130,7 +130,9 @@ def test_a_playbook_with_a_bad_or_missing_examples_file_is_refused(tmp_path: Pat
 def test_the_shipped_examples_never_include_the_blind_set() -> None:
     names = [Path(p).name for p in example_playbook().escalation_examples]
     assert names and all(Path(p).is_file() for p in example_playbook().escalation_examples)
-    assert "guard_sentences_everyday_blind4.txt" not in names
+    # the blind sets measure the guard; the model must never have learned from them
+    for blind in ("blind2", "blind3", "blind4"):
+        assert f"guard_sentences_everyday_{blind}.txt" not in names
 
 
 @pytest.mark.parametrize("line", [
