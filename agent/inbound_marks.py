@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from typing import Any
 
-import numpy as np
 from livekit import rtc
 
 from agent.playout import STAGE_MARK_LEVEL
+from audio.room import frame_rms
 
 logger = logging.getLogger("intake.inbound")
 CALLER_SPEECH_MARK = "caller speech end reached the worker"
@@ -29,15 +28,8 @@ CALLER_SPEECH_MARK = "caller speech end reached the worker"
 LOUD_RMS = 32768.0 * math.pow(10.0, -45.0 / 20.0)
 
 
-def stage_marks_enabled() -> bool:
-    return os.environ.get("INTAKE_STAGE_MARKS") == "1"
-
-
 def frame_is_loud(frame: rtc.AudioFrame) -> bool:
-    samples = np.frombuffer(frame.data, dtype=np.int16)
-    if not samples.size:
-        return False
-    return float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) >= LOUD_RMS
+    return frame_rms(frame.data) >= LOUD_RMS
 
 
 class InboundMarks:

@@ -27,8 +27,15 @@ from livekit.agents.voice.room_io import room_io
 
 logger = logging.getLogger("intake.playout")
 FIRST_FRAME_MARK = "first frame of a line queued"
-# `intake bench latency` reads this stage mark from the worker's log (INFO only when asked)
-STAGE_MARK_LEVEL = logging.INFO if os.environ.get("INTAKE_STAGE_MARKS") == "1" else logging.DEBUG
+
+
+def stage_marks_enabled() -> bool:
+    """`intake bench latency` sets INTAKE_STAGE_MARKS=1 and reads the worker's stage marks."""
+    return os.environ.get("INTAKE_STAGE_MARKS") == "1"
+
+
+# the stage marks' log level (INFO only when asked)
+STAGE_MARK_LEVEL = logging.INFO if stage_marks_enabled() else logging.DEBUG
 
 # audio captured into the source, kept to rebuild what a pause cleared (the queue holds 200 ms)
 HISTORY_S = 0.5

@@ -19,7 +19,8 @@ from openai.types.realtime import AudioTranscription, RealtimeReasoning
 
 from agent.call_metrics import count_reconnect
 from agent.config import WorkerSettings
-from agent.inbound_marks import InboundMarks, stage_marks_enabled
+from agent.inbound_marks import InboundMarks
+from agent.playout import stage_marks_enabled
 from agent.realtime_wire import check_server_events
 from agent.turn_taking import DEFAULT_ANSWER, TURN_SILENCE_MS, server_vad
 

@@ -18,7 +18,7 @@ LINE_SUBSCRIBE_TIMEOUT_S = 5.0
 LINE_PLAYOUT_TIMEOUT_S = 60.0
 
 
-def frame_rms(pcm: bytes) -> float:
+def frame_rms(pcm: bytes | memoryview) -> float:
     """Loudness of PCM16 audio (full scale 32767)."""
     samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
     return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0

@@ -228,34 +228,29 @@ class EscalationGuard:
         tokens, clauses = _words_and_clauses(text)
         if not tokens:
             return None
-        match, read_in_context = self._check_rules(tokens, clauses)
+        keys, where = _key_index(tokens)
+        match, read_in_context = self._check_rules(tokens, clauses, keys, where)
         if match is not None or read_in_context or self._model is None:
             return match
         # no phrase matched at all: the model learned from the playbook's examples may know
         # the wording (a phrase the context rules set aside stays set aside)
         learned = self._model.classify(text)
-        if learned is None or self._ignored_here(learned[0], tokens):
+        if learned is None or self._ignored_here(learned[0], keys, where):
             return None
         return EscalationMatch(learned[0], LEARNED_TRIGGER, probability=round(learned[1], 3))
 
-    def _ignored_here(self, category: EscalationCategory, tokens: Sequence[str]) -> bool:
+    def _ignored_here(self, category: EscalationCategory, keys: Sequence[str],
+                      where: Mapping[str, Sequence[int]]) -> bool:
         """The playbook says these words are not the category ("how much time"): the model
         learned from examples does not get to say they are."""
-        keys = [word_key(t) for t in tokens]
-        where: dict[str, list[int]] = {}
-        for index, key in enumerate(keys):
-            where.setdefault(key, []).append(index)
         return any(name == category and rules.ignores(keys, where)
                    for name, rules in self._rules)
 
-    def _check_rules(self, tokens: list[str], clauses: list[int]
+    def _check_rules(self, tokens: list[str], clauses: list[int], keys: Sequence[str],
+                     where: Mapping[str, Sequence[int]]
                      ) -> tuple[EscalationMatch | None, bool]:
         """The rules' match, and whether a phrase matched that the words around it set aside."""
-        keys = [word_key(t) for t in tokens]
         fillers = _filler_counts(tokens)
-        where: dict[str, list[int]] = {}
-        for index, key in enumerate(keys):
-            where.setdefault(key, []).append(index)
         read_in_context = False
         for category, rules in self._rules:
             found = self._find_in(category, rules, keys, where, tokens, clauses, fillers)
@@ -297,6 +292,15 @@ class EscalationGuard:
                    and self._find_in(category, rules, keys, where, tokens, clauses,
                                      fillers) is not None
                    for category, rules in self._rules)
+
+
+def _key_index(tokens: Sequence[str]) -> tuple[list[str], dict[str, list[int]]]:
+    """Each token's key (its lemma or stem), and where each key occurs."""
+    keys = [word_key(t) for t in tokens]
+    where: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        where.setdefault(key, []).append(index)
+    return keys, where
 
 
 def _filler_counts(tokens: Sequence[str]) -> list[int]:

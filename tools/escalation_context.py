@@ -140,8 +140,9 @@ STILL_AN_OUTAGE = frozenset({"working", "running", "heating", "blowing", "firing
 # after a human-request match: what someone should come and do
 VISIT_WORDS = frozenset({"out", "over", "here", "come", "coming", "fix", "repair", "look",
                          "check", "install", "replace", "today", "tomorrow"})
+# ... and what says the person is to be reached now ("is the owner available today")
 TALK_WORDS = frozenset({"talk", "speak", "chat", "talking", "speaking", "transfer", "connect",
-                        "phone", "line", "call", "human", "real", "live"})
+                        "phone", "line", "call", "human", "real", "live", "available"})
 VISIT_REACH = 3
 # "the electrician we talked to said...": a person told about, not asked for
 PAST_TALK = frozenset({"talked", "spoke", "spoken", "chatted"})
@@ -311,8 +312,6 @@ def wants_a_visit(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     first, last = span
     if TALK_WORDS.intersection(tokens[max(0, first - 2):last + 1]):
         return False
-    if "available" in tokens[first:last + 1]:
-        return False  # "is the owner available today": to be reached, not to come
     if VISIT_INSIDE.intersection(tokens[first + 1:last]):
         return True  # "get somebody out here"
     if tokens[last] == "here" and tokens[last - 1] != "on":
