@@ -19,10 +19,12 @@ is not one of the learned model's example files: with it, the model heard "my di
 leaking all over the kitchen floor" as urgent). guard_sentences_everyday_blind3.txt was
 written the same way for the sixth round, measured untouched once before any change (its header
 keeps those figures), and tuned on in the seventh; `--show-misses` lists it since.
-guard_sentences_everyday_blind4.txt was written the same way for the seventh round and measured
-untouched once before any change (its header keeps those figures); it is never tuned on and
-`--show-misses` never lists it: its figures are the ones to believe. All nine are reported,
-with the targets.
+guard_sentences_everyday_blind4.txt was written the same way for the seventh round, measured
+untouched before any change (its header keeps those figures), and tuned on in the eighth;
+`--show-misses` lists it since. guard_sentences_everyday_blind5.txt was written the same way
+for the eighth round and measured untouched before and after it (its header keeps both); it is
+never tuned on and `--show-misses` never lists it: its figures are the ones to believe. All ten
+are reported, with the targets.
 """
 
 from __future__ import annotations
@@ -50,10 +52,12 @@ BLIND_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyda
 BLIND2_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind2.txt"
 # written for the sixth round by a writer blind to the rules; tuned on in the seventh
 BLIND3_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind3.txt"
-# written for the seventh round by a writer blind to the rules; never tuned on, never listed
+# written for the seventh round by a writer blind to the rules; tuned on in the eighth
 BLIND4_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind4.txt"
+# written for the eighth round by a writer blind to the rules; never tuned on, never listed
+BLIND5_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind5.txt"
 # the split whose misses are never listed: its figures are the ones to believe
-UNTOUCHED_SPLIT = "everyday_blind4"
+UNTOUCHED_SPLIT = "everyday_blind5"
 NONE = "none"
 LABELS = (*ESCALATION_CATEGORIES, NONE)
 RECALL_TARGETS = {"urgent": 0.95, "human_request": 0.95, "legal": 0.9, "pricing": 0.9}
@@ -152,7 +156,8 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                         blind_path: Path | None = BLIND_FILE,
                         blind2_path: Path | None = BLIND2_FILE,
                         blind3_path: Path | None = BLIND3_FILE,
-                        blind4_path: Path | None = BLIND4_FILE, *,
+                        blind4_path: Path | None = BLIND4_FILE,
+                        blind5_path: Path | None = BLIND5_FILE, *,
                         show_misses: bool = False) -> dict[str, Any]:
     playbook = load_playbook(playbook_path)
     guard = EscalationGuard.from_playbook(playbook)
@@ -164,7 +169,7 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
     for name, path in (("round2", round2_path), ("fresh", fresh_path),
                        ("everyday", everyday_path), ("everyday_blind", blind_path),
                        ("everyday_blind2", blind2_path), ("everyday_blind3", blind3_path),
-                       (UNTOUCHED_SPLIT, blind4_path)):
+                       ("everyday_blind4", blind4_path), (UNTOUCHED_SPLIT, blind5_path)):
         splits[name] = load_sentences(path, split=name) if path is not None else []
     untouched = splits[UNTOUCHED_SPLIT]
     result: dict[str, Any] = {
@@ -174,7 +179,7 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                       for split, group in splits.items()},
         "learned": {"example_files": [Path(p).name for p in playbook.escalation_examples],
                     "fire_probability": FIRE_PROBABILITY},
-        "everyday_blind4_rules_only": score(rules_only, untouched) if untouched else None,
+        "everyday_blind5_rules_only": score(rules_only, untouched) if untouched else None,
     }
     # the untouched split first: it is the one to believe
     for name in reversed(splits):

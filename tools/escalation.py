@@ -59,6 +59,13 @@ from tools.escalation_context import (
     urgent_standing,
     wants_a_visit,
 )
+from tools.escalation_figures import (
+    ASKS_FOR_SOMEONE,
+    asks_for_someone,
+    figure_of_speech,
+    not_a_request,
+    time_cost,
+)
 from tools.escalation_legal import BLAME_RULE, LAWSUIT_RULE, damage_blamed_on_us, lawsuit_word
 from tools.escalation_model import SentenceModel, model_for
 from tools.playbook import ESCALATION_CATEGORIES, EscalationCategory, EscalationTrigger, Playbook
@@ -149,6 +156,8 @@ class EscalationMatch:
 class _Phrase:
     text: str
     terms: tuple[frozenset[str], ...]  # per required word, the keys that stand for it
+    # "no heat": the negation comes first ("the heater keeps going out, no smell" is not it)
+    negation_first: bool = False
 
 
 class _CategoryRules:
@@ -167,7 +176,7 @@ class _CategoryRules:
             for word in required:
                 key = word_key(word)
                 terms.append(frozenset({key, *by_key.get(key, ())}))
-            return _Phrase(text, tuple(terms))
+            return _Phrase(text, tuple(terms), negation_first=required[0] in NEGATORS)
 
         compiled = [compile_phrase(p) for p in phrases]
         # more words first: the most specific phrase is the one reported
@@ -260,11 +269,14 @@ class EscalationGuard:
             set_aside = False
             if category == "urgent":
                 standing = urgent_standing(tokens, clauses, span, rules.keys, keys)
-                set_aside = standing is UrgentStanding.STALE or (
+                set_aside = figure_of_speech(tokens, span) or standing is UrgentStanding.STALE or (
                     standing is UrgentStanding.PLAIN
                     and self._legal_cue(keys, where, tokens, clauses, fillers))
             elif category == "human_request":
-                set_aside = wants_a_visit(tokens, span) or talked_about(tokens, span)
+                set_aside = (wants_a_visit(tokens, span) or talked_about(tokens, span)
+                             or not_a_request(tokens, span))
+            elif category == "pricing":
+                set_aside = time_cost(tokens, span)
             set_aside = set_aside or part_of_a_name(tokens, span)
             if set_aside:
                 read_in_context = True
@@ -277,6 +289,9 @@ class EscalationGuard:
                  clauses: Sequence[int], fillers: Sequence[int],
                  ) -> tuple[str, tuple[int, int]] | None:
         found = rules.find(keys, where, tokens, clauses, fillers)
+        if found is None and category == "human_request":
+            span = asks_for_someone(tokens, clauses)
+            return (ASKS_FOR_SOMEONE, span) if span is not None else None
         if found is None and category == "legal":
             span = damage_blamed_on_us(tokens, clauses)
             if span is not None:
@@ -325,6 +340,7 @@ def _find(phrase: _Phrase, where: Mapping[str, Sequence[int]], tokens: Sequence[
     spans = sorted(
         (max(choice) - min(choice) + 1, min(choice), max(choice))
         for choice in _distinct_choices(candidates)
+        if not phrase.negation_first or choice[0] == min(choice)
     )
     for width, first, last in spans:
         if width > limit + MAX_FREE_FILLERS:

@@ -49,7 +49,8 @@ class UrgentStanding(Enum):
 ACTIVE_WORDS = frozenset({"now", "still", "currently", "keeps", "keep", "hurry", "asap",
                           "immediately", "tonight", "today", "again", "quick", "quickly"})
 # "it's fine now": the "now" settles it
-SETTLED = frozenset({"fine", "ok", "okay", "good", "dry", "better", "working", "done"})
+SETTLED = frozenset({"fine", "ok", "okay", "good", "dry", "better", "working", "done",
+                     "finished", "sorted"})
 EXPLICIT_URGENCY = frozenset({"emergency", "urgent", "urgently"})
 # "it was an emergency last time", "in case of an emergency": not one now
 URGENCY_NOT_NOW = frozenset({"was", "were", "if", "case"})
@@ -69,14 +70,18 @@ YEAR_ENDS = frozenset({"ten", "eleven", "twelve", "thirteen", "fourteen", "fifte
                        "seventeen", "eighteen", "nineteen", "twenty", "hundred", "oh"})
 # "last week" / "last year": a past older than a day or two
 STALE_AFTER_LAST = frozenset({"week", "month", "year", "winter", "spring", "summer", "fall",
-                              "autumn", "time", "weekend", "christmas", "season"})
+                              "autumn", "time", "weekend", "christmas", "season", "house",
+                              "place", "home"})
 STALE_BEFORE_AGO = frozenset({"week", "weeks", "month", "months", "year", "years", "while",
                               "decade", "decades"})
 STALE_PAIRS = frozenset({("a", "while"), ("while", "back"), ("back", "in"), ("in", "past"),
                          ("used", "to"), ("years", "back"), ("months", "back"),
                          ("fine", "now"), ("fine", "since"), ("been", "fine"), ("dry", "since"),
                          ("ok", "now"), ("okay", "now"), ("taken", "care"), ("all", "good"),
-                         ("for", "years"), ("for", "months"), ("back", "then")})
+                         ("for", "years"), ("for", "months"), ("back", "then"),
+                         ("nothing", "new"), ("since", "we"), ("old", "house"), ("old", "place"),
+                         ("old", "home"), ("previous", "house"), ("previous", "place"),
+                         ("previous", "home"), ("lived", "here")})
 # "an old water stain", "old water damage": marks left by trouble long gone
 OLD_MARKS = frozenset({"stain", "stains", "staining", "stained", "damage"})
 # "now we need the drywall patched": the "now" brings in a wish, not the trouble
@@ -90,12 +95,17 @@ WISH_BEFORE_NOW_REACH = 4
 # someone else's trouble: "my neighbor had a burst pipe"
 OTHER_PEOPLE = frozenset({"neighbor", "neighbors", "neighbour", "neighbours", "friend",
                           "friends", "sister", "brother", "cousin", "coworker", "parents",
-                          "aunt", "uncle", "sisters", "brothers"})
+                          "aunt", "uncle", "sisters", "brothers", "cousins", "coworkers",
+                          "colleague", "colleagues", "aunts", "uncles"})
 OTHERS_HAD_REACH = 2
+# "the lady across the road", "the people next door"
+ACROSS_PLACES = frozenset({"road", "street", "way", "hall", "lane"})
+OTHER_HOME_REACH = 8
+FIRST_PERSON = frozenset({"our", "ours", "my", "mine", "we", "us", "i", "im", "ive", "weve"})
 OTHERS_TROUBLE_VERBS = frozenset({"had", "has", "have", "got"})
 # "my sister's house flooded": another household's home
 HOMES = frozenset({"house", "home", "place", "basement", "apartment", "condo", "unit",
-                   "building"})
+                   "building", "flat"})
 # "previously fixed"; "saw on the news about gas leaks" is a worry, not an event
 STALE_WORDS = frozenset({"previously", "relit", "resolved", "news"})
 RESOLVED_VERBS = frozenset({"fixed", "repaired", "patched", "replaced", "sorted"})
@@ -104,7 +114,7 @@ WISH_BEFORE_RESOLVED = frozenset({"it", "them", "that", "this", "to", "be", "get
                                   "needs", "want", "wants", "like", "getting", "have"})
 DONE_BEFORE_OBJECT = frozenset({"got", "had", "already"})
 HYPOTHETICAL = frozenset({"if", "case", "incase", "prevent", "avoid", "unless", "whether",
-                          "before", "ever"})
+                          "before", "ever", "suppose", "supposing", "hypothetically"})
 HYPOTHETICAL_REACH = 3
 # trouble that comes and goes: a repair, unless it is a hazard ("sparks now and then")
 INTERMITTENT_WORDS = frozenset({"sometimes", "occasionally", "occasional", "intermittently",
@@ -115,7 +125,9 @@ INTERMITTENT_PAIRS = frozenset({("now", "then"), ("in", "while"), ("every", "oft
                                 ("in", "storms"), ("in", "rain")})
 # "the gutter overflows when it rains": trouble the weather brings, not one happening now
 WEATHER_WHEN = frozenset({"when", "whenever", "everytime"})
-WEATHER = frozenset({"rains", "pours", "storms", "snows", "thaws"})
+WEATHER = frozenset({"rains", "pours", "storms", "snows", "thaws", "lashes", "lashing",
+                     "buckets", "pelts", "pelting"})
+WEATHER_REACH = 3
 HAZARD_WORDS = frozenset({"fire", "flames", "flame", "smoke", "smoking", "spark", "sparks",
                           "sparking", "gas", "shock", "shocked", "zapped", "burning", "burnt",
                           "electrocuted", "monoxide", "co", "hurt", "injured", "bleeding"})
@@ -161,6 +173,8 @@ def urgent_standing(tokens: Sequence[str], clauses: Sequence[int], span: tuple[i
     if (_detector_wants_battery(tokens, span) or _detector_being_fitted(tokens, span)
             or _stopped_a_habit(tokens, last)):
         return UrgentStanding.STALE
+    if not hazard and _another_households(tokens, clauses, span):
+        return UrgentStanding.STALE
     if _is_active(tokens, span, category_keys, keys):
         return UrgentStanding.ACTIVE
     if (_is_stale(tokens) or _is_hypothetical(tokens, clauses, span)
@@ -192,6 +206,8 @@ def _is_active(tokens: Sequence[str], span: tuple[int, int], category_keys: Coll
                keys: Sequence[str]) -> bool:
     for index, word in enumerate(tokens):
         before = tokens[max(0, index - 3):index]
+        if word == "still" and tokens[index + 1:index + 2] in (["under"], ["covered"]):
+            continue  # "it's still under warranty": the cover lasts, not the trouble
         if word in ACTIVE_WORDS and not (word == "now" and (
                 (index and tokens[index - 1] in SETTLED | RESOLVED_VERBS)
                 or _brings_a_wish(tokens, index)
@@ -204,7 +220,9 @@ def _is_active(tokens: Sequence[str], span: tuple[int, int], category_keys: Coll
             return True
         if word == "just" and span[0] - 2 <= index <= span[1]:
             return True  # "the pipe just burst"; "I just want it fixed" is far from it
-        progressive = word.endswith("ing") and keys[index] in category_keys
+        # "are you going to honor it" is a future, not "the alarm is going off"
+        progressive = (word.endswith("ing") and keys[index] in category_keys
+                       and tokens[index + 1:index + 2] != ["to"])
         if ((progressive or word in PRESENT_STATES)
                 and PRESENT_BE.intersection(tokens[max(0, index - 2):index])):
             return True
@@ -237,6 +255,33 @@ def _someone_elses(tokens: Sequence[str], clauses: Sequence[int], span: tuple[in
     return False
 
 
+def _another_households(tokens: Sequence[str], clauses: Sequence[int],
+                        span: tuple[int, int]) -> bool:
+    """"My brother's house in Ohio has a burst pipe", "the people next door have water coming
+    in", "my neighbor's basement flooded last night, ours was fine": trouble in a home not the
+    caller's, with no "our" or "my" between it and the trigger."""
+    first = span[0]
+    for index in range(max(0, first - OTHER_HOME_REACH), first):
+        if clauses[index] != clauses[first] or not _names_another_household(tokens, index):
+            continue
+        between = tokens[index + 1:first]
+        if FIRST_PERSON.intersection(between):
+            continue
+        if (tokens[index + 1:index + 2] and tokens[index + 1] in HOMES) or _had_trouble(
+                tokens[index + 1:index + 2 + OTHERS_HAD_REACH]):
+            return True
+    return False
+
+
+def _names_another_household(tokens: Sequence[str], index: int) -> bool:
+    word = tokens[index]
+    if word in OTHER_PEOPLE:
+        return True
+    if word == "door" and index and tokens[index - 1] == "next":
+        return True  # "the people next door"
+    return word in ACROSS_PLACES and "across" in tokens[max(0, index - 2):index]
+
+
 def _had_trouble(following: Sequence[str]) -> bool:
     """"had a burst pipe", "has got water coming in", not "had to shut our water off"."""
     for at, word in enumerate(following[:-1]):
@@ -248,7 +293,7 @@ def _had_trouble(following: Sequence[str]) -> bool:
 def _comes_and_goes(tokens: Sequence[str]) -> bool:
     if INTERMITTENT_WORDS.intersection(tokens):
         return True
-    if any(word in WEATHER_WHEN and WEATHER.intersection(tokens[i + 1:i + 3])
+    if any(word in WEATHER_WHEN and WEATHER.intersection(tokens[i + 1:i + 1 + WEATHER_REACH])
            for i, word in enumerate(tokens)):
         return True
     return any((tokens[i], tokens[i + 2]) in INTERMITTENT_PAIRS for i in range(len(tokens) - 2))
@@ -267,8 +312,9 @@ def _is_stale(tokens: Sequence[str]) -> bool:
             return True
         if previous == "in" and _is_year(tokens, index):
             return True
-        if word == "now" and SETTLED.intersection(tokens[index + 1:index + 3]):
-            return True  # "now it's fine", as "fine now"
+        if word == "now" and (SETTLED.intersection(tokens[index + 1:index + 3])
+                              or previous in SETTLED):
+            return True  # "now it's fine", "it's dry now"
         if word in RESOLVED_VERBS and index:
             if previous not in WISH_BEFORE_RESOLVED:
                 return True
@@ -325,6 +371,13 @@ PLACE_NOUNS = frozenset({"street", "st", "road", "rd", "avenue", "ave", "lane", 
                          "hall", "department", "shop", "shops", "store", "stores", "channel",
                          "plaza", "mall", "center", "centre", "district"})
 NAME_CUES = frozenset({"named", "called", "names", "name"})
+# "Sue next door has a key", "Sue said": "sue" as a name, followed by what she does
+NAME_SUE_FOLLOWERS = frozenset({"next", "has", "is", "said", "says", "from", "lives", "was",
+                                "knows", "does", "did", "told", "gave", "will", "can",
+                                "upstairs", "downstairs"})
+# "Price is my last name"
+NAME_AFTER = (("is", "my", "name"), ("is", "my", "last", "name"), ("is", "my", "surname"),
+              ("is", "the", "name"))
 
 
 def part_of_a_name(tokens: Sequence[str], span: tuple[int, int]) -> bool:
@@ -334,6 +387,11 @@ def part_of_a_name(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     if "like" in tokens[max(0, first - 2):last]:
         return False  # "it smells like a gas station"
     if last + 1 < len(tokens) and tokens[last + 1] in PLACE_NOUNS:
+        return True
+    following = tuple(tokens[last + 1:last + 5])
+    if any(following[:len(cue)] == cue for cue in NAME_AFTER):
+        return True
+    if tokens[last] == "sue" and following[:1] and following[0] in NAME_SUE_FOLLOWERS:
         return True
     return (first > 0 and tokens[first - 1] in NAME_CUES) or (
         first > 1 and tokens[first - 2] in NAME_CUES and tokens[first - 1] == "is")

@@ -131,7 +131,7 @@ def test_the_shipped_examples_never_include_the_blind_set() -> None:
     names = [Path(p).name for p in example_playbook().escalation_examples]
     assert names and all(Path(p).is_file() for p in example_playbook().escalation_examples)
     # the blind sets measure the guard; the model must never have learned from them
-    for blind in ("blind2", "blind3", "blind4"):
+    for blind in ("blind2", "blind3", "blind4", "blind5"):
         assert f"guard_sentences_everyday_{blind}.txt" not in names
 
 

@@ -1,0 +1,163 @@
+"""Trigger words used in another sense: figures of speech, the caller's own job, a person told
+about, time that "cost" the caller. The guard sets such a match aside (tools/escalation.py),
+after a playbook phrase matched, so the business's triggers stay plain phrases.
+
+- urgent, `figure_of_speech`: "fired the last contractor", "got fired", "fire up the grill",
+  "the fire truck down the street", "a flood of emails", "flooded with work". "There's a fire",
+  "it's on fire" and "the basement is flooded with water" still fire. A water heater that is
+  out is hot water, not the heating ("the water heater keeps going out").
+- human request, `not_a_request`:
+  - the caller's own role ("I'm the office manager", "I'm a crane operator");
+  - a person who did something ("the manager at my building gave me your number", "the boss
+    gave me the afternoon off");
+  - "lives" ("the owner lives overseas") and live wires;
+  - a caller content with the AI ("I don't mind talking to a bot", "happy with the bot");
+  - a talk in the past at the start of the match ("I spoke to a person last week").
+- pricing, `time_cost`: "it cost me a whole afternoon", "the drive cost me an hour".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# "fired the contractor", "the furnace is firing": a verb, not a fire
+FIRE_VERB_FORMS = frozenset({"fired", "firing"})
+FIRE_WORDS = frozenset({"fire", "fires", "fired", "firing"})
+# "the fire truck", "fire drill": the word names something else
+FIRE_COMPOUNDS = frozenset({"truck", "trucks", "engine", "engines", "drill", "drills",
+                            "brigade", "fighter", "fighters", "crew", "hydrant", "pit", "pits",
+                            "wood", "works", "proof", "proofing", "rated", "escape", "door"})
+HEATER_WORDS = frozenset({"heater", "heaters"})
+FLOOD_WORDS = frozenset({"flood", "floods", "flooded", "flooding"})
+# "a flood of emails", "flooded with work": many things arriving, not water
+NOT_WATER = frozenset({"email", "emails", "call", "calls", "text", "texts", "message",
+                       "messages", "work", "requests", "orders", "complaints", "inquiries",
+                       "enquiries", "customers", "people", "jobs", "mail", "letters", "bills",
+                       "memories", "tears", "questions", "notifications", "visitors"})
+FLOOD_OF = frozenset({"of", "with"})
+
+# a person named by their job: whose job it is decides whether it is a request
+ROLES = frozenset({"manager", "managers", "owner", "owners", "operator", "operators", "boss",
+                   "supervisor", "supervisors", "receptionist", "representative", "agent",
+                   "dispatcher"})
+OWN_ROLE_CUES = frozenset({"im", "am", "iam", "ive"})
+OWN_ROLE_REACH = 4
+# "the manager at my building gave me your number": the person did something, told of
+REPORTED = frozenset({"gave", "asked", "told", "said", "sent", "recommended", "referred",
+                      "suggested", "mentioned", "wanted", "called", "rang", "says", "wants"})
+REPORTED_REACH = 7
+# "can I speak to the manager, he told me to call": a request, then what he did
+ASKED_FOR = frozenset({"talk", "speak", "chat", "want", "need", "get", "put", "transfer",
+                       "connect", "reach"})
+LIVE_VERB_FORMS = frozenset({"lives", "lived"})
+LIVE_CURRENT = frozenset({"wire", "wires", "wiring", "circuit", "circuits", "current",
+                          "electric", "electrics", "cable", "cables"})
+ROBOT_WORDS = frozenset({"robot", "robots", "bot", "bots", "ai", "computer", "machine",
+                         "automated"})
+# "I don't mind talking to a bot", "I'm happy with the bot": content with the AI
+CONTENT_PAIRS = frozenset({("dont", "mind"), ("happy", "with"), ("thats", "fine"),
+                           ("is", "fine"), ("no", "problem"), ("dont", "care")})
+CONTENT_WORDS = frozenset({"natural", "quicker", "impressive", "easier"})
+PAST_TALK_FIRST = frozenset({"spoke", "talked", "chatted", "spoken"})
+TALK_NOW = frozenset({"talk", "speak", "chat"})
+
+TIME_WORDS = frozenset({"afternoon", "morning", "evening", "day", "days", "hour", "hours",
+                        "week", "weeks", "weekend", "night", "minutes", "time"})
+COST_WORDS = frozenset({"cost", "costs", "costing"})
+MONEY_WORDS = frozenset({"dollars", "dollar", "bucks", "pounds", "euros", "money", "grand",
+                         "quid", "fee", "price"})
+TIME_COST_REACH = 4
+
+
+def figure_of_speech(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    """An urgent match whose fire or flood is a figure of speech or another thing's name."""
+    first, last = span
+    for index in range(first, last + 1):
+        word = tokens[index]
+        following = tokens[index + 1:index + 3]
+        if word in HEATER_WORDS and index == first and index and tokens[index - 1] == "water":
+            return True  # "the water heater is out"; "water heater burst" matches "water" too
+        if word in FIRE_WORDS:
+            if word in FIRE_VERB_FORMS or following[:1] == ["up"] or following[1:] == ["up"]:
+                return True
+            if following[:1] and following[0] in FIRE_COMPOUNDS:
+                return True
+        if (word in FLOOD_WORDS and following[:1] and following[0] in FLOOD_OF
+                and NOT_WATER.intersection(tokens[index + 2:index + 4])):
+            return True
+    return False
+
+
+def not_a_request(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    """A human-request match that tells of a person, or of the caller, rather than asking."""
+    first, last = span
+    matched = tokens[first:last + 1]
+    if LIVE_VERB_FORMS.intersection(matched) or "gave" in matched:
+        return True
+    for index in range(first, last + 1):
+        if tokens[index] == "live" and LIVE_CURRENT.intersection(tokens[index + 1:index + 3]):
+            return True
+    if matched[0] in PAST_TALK_FIRST and not TALK_NOW.intersection(tokens):
+        return True  # "I spoke to someone last week and want to speak to them again" asks
+    if ROBOT_WORDS.intersection(matched) and _content_with_the_ai(tokens):
+        return True
+    if first == last and tokens[first] in ROLES:
+        return _own_role(tokens, first) or _role_did_something(tokens, first)
+    return False
+
+
+def _own_role(tokens: Sequence[str], at: int) -> bool:
+    """"I'm the office manager", "I'm a crane operator"."""
+    return bool(OWN_ROLE_CUES.intersection(tokens[max(0, at - OWN_ROLE_REACH):at]))
+
+
+def _role_did_something(tokens: Sequence[str], at: int) -> bool:
+    """"The manager at my building gave me your number", unless the caller asked for them."""
+    if ASKED_FOR.intersection(tokens[:at]):
+        return False
+    return bool(REPORTED.intersection(tokens[at + 1:at + 1 + REPORTED_REACH]))
+
+
+def _content_with_the_ai(tokens: Sequence[str]) -> bool:
+    for index, word in enumerate(tokens):
+        if index and (tokens[index - 1], word) in CONTENT_PAIRS:
+            return True
+        if word in CONTENT_WORDS and "not" not in tokens[max(0, index - 2):index]:
+            return True
+    return False
+
+
+def time_cost(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    """"It cost me a whole afternoon": time lost, not a price (no money word near it)."""
+    first, last = span
+    for index in range(first, last + 1):
+        if tokens[index] not in COST_WORDS:
+            continue
+        following = tokens[index + 1:index + 1 + TIME_COST_REACH]
+        if TIME_WORDS.intersection(following) and not MONEY_WORDS.intersection(following):
+            return True
+    return False
+
+
+# "is he there?", "is she around": a person the caller asks for by name or pronoun
+PRONOUNS = frozenset({"he", "she"})
+PRESENT_HERE = frozenset({"there", "around", "in", "available", "about", "free"})
+# "he said to ask for him when I called"
+TOLD_TO_ASK = frozenset({"told", "said", "asked"})
+ASKS_FOR_SOMEONE = "asks for someone by name"
+
+
+def asks_for_someone(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    """(first, last) of "is he there" closing its clause, or "told to ask for him"."""
+    for index in range(len(tokens) - 2):
+        if tokens[index] != "is" or tokens[index + 1] not in PRONOUNS:
+            continue
+        last = index + 2
+        if tokens[last] in PRESENT_HERE and clauses[index] == clauses[last] and (
+                last + 1 == len(tokens) or clauses[last + 1] != clauses[last]):
+            return index, last  # "is he there yet" waits for a visit
+    for index in range(len(tokens) - 2):
+        if (tokens[index:index + 2] == ["ask", "for"] and tokens[index + 2] in {"him", "her"}
+                and TOLD_TO_ASK.intersection(tokens[max(0, index - 3):index])):
+            return index, index + 2
+    return None
