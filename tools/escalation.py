@@ -62,6 +62,7 @@ from tools.escalation_context import (
 from tools.escalation_figures import (
     ASKS_FOR_SOMEONE,
     asks_for_someone,
+    capitalised_names,
     figure_of_speech,
     not_a_request,
     time_cost,
@@ -125,6 +126,11 @@ def _words_and_clauses(text: str) -> tuple[list[str], list[int]]:
             tokens.append(token)
             clauses.append(clause)
     return tokens, clauses
+
+
+def _case_kept_words(text: str) -> list[str]:
+    """The words as written (apostrophes dropped), one per token of `_words_and_clauses`."""
+    return _WORD.findall(_APOSTROPHES.sub("", text))
 
 
 def word_key(word: str) -> str:
@@ -238,7 +244,8 @@ class EscalationGuard:
         if not tokens:
             return None
         keys, where = _key_index(tokens)
-        match, read_in_context = self._check_rules(tokens, clauses, keys, where)
+        names = capitalised_names(tokens, clauses, _case_kept_words(text))
+        match, read_in_context = self._check_rules(tokens, clauses, keys, where, names)
         if match is not None or read_in_context or self._model is None:
             return match
         # no phrase matched at all: the model learned from the playbook's examples may know
@@ -256,13 +263,13 @@ class EscalationGuard:
                    for name, rules in self._rules)
 
     def _check_rules(self, tokens: list[str], clauses: list[int], keys: Sequence[str],
-                     where: Mapping[str, Sequence[int]]
+                     where: Mapping[str, Sequence[int]], names: Sequence[bool] = (),
                      ) -> tuple[EscalationMatch | None, bool]:
         """The rules' match, and whether a phrase matched that the words around it set aside."""
         fillers = _filler_counts(tokens)
         read_in_context = False
         for category, rules in self._rules:
-            found = self._find_in(category, rules, keys, where, tokens, clauses, fillers)
+            found = self._find_in(category, rules, keys, where, tokens, clauses, fillers, names)
             if found is None:
                 continue
             phrase, span = found
@@ -286,11 +293,11 @@ class EscalationGuard:
 
     def _find_in(self, category: EscalationCategory, rules: _CategoryRules, keys: Sequence[str],
                  where: Mapping[str, Sequence[int]], tokens: Sequence[str],
-                 clauses: Sequence[int], fillers: Sequence[int],
+                 clauses: Sequence[int], fillers: Sequence[int], names: Sequence[bool] = (),
                  ) -> tuple[str, tuple[int, int]] | None:
         found = rules.find(keys, where, tokens, clauses, fillers)
         if found is None and category == "human_request":
-            span = asks_for_someone(tokens, clauses)
+            span = asks_for_someone(tokens, clauses, names)
             return (ASKS_FOR_SOMEONE, span) if span is not None else None
         if found is None and category == "legal":
             span = damage_blamed_on_us(tokens, clauses)

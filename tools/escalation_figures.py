@@ -14,6 +14,11 @@ after a playbook phrase matched, so the business's triggers stay plain phrases.
   - a caller content with the AI ("I don't mind talking to a bot", "happy with the bot");
   - a talk in the past at the start of the match ("I spoke to a person last week").
 - pricing, `time_cost`: "it cost me a whole afternoon", "the drive cost me an hour".
+
+It also finds requests for a person that no phrase names (`asks_for_someone`): "is he there?",
+"is Dave around?", "I need to talk to Frank", "can you put Mrs. Alvarez on", "get ahold of
+Mike", "I was told to ask for Kim". A name is a word the transcript capitalises inside its
+clause (the Realtime API's transcripts do); "talk to Frank first" is the caller's own people.
 """
 
 from __future__ import annotations
@@ -139,25 +144,83 @@ def time_cost(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     return False
 
 
-# "is he there?", "is she around": a person the caller asks for by name or pronoun
+# "is he there?", "is Dave around?": a person the caller asks for by pronoun or by name (a word
+# the transcript capitalises inside its clause, "Mrs. Alvarez")
 PRONOUNS = frozenset({"he", "she"})
 PRESENT_HERE = frozenset({"there", "around", "in", "available", "about", "free"})
-# "he said to ask for him when I called"
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr"})
+NOT_NAMES = frozenset({"i", "ai", "ok", "okay", "monday", "tuesday", "wednesday", "thursday",
+                       "friday", "saturday", "sunday", "january", "february", "march", "april",
+                       "may", "june", "july", "august", "september", "october", "november",
+                       "december", "christmas", "easter", "thanksgiving", "god"})
+TALK_TO = frozenset({"speak", "talk", "chat"})
+# "I need to talk to Frank first": the caller's own people, before they decide
+NOT_YET = frozenset({"first", "before", "tonight", "about"})
+# "he said to ask for him when I called", "I was told to ask for Kim"
 TOLD_TO_ASK = frozenset({"told", "said", "asked"})
 ASKS_FOR_SOMEONE = "asks for someone by name"
 
 
-def asks_for_someone(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
-    """(first, last) of "is he there" closing its clause, or "told to ask for him"."""
-    for index in range(len(tokens) - 2):
-        if tokens[index] != "is" or tokens[index + 1] not in PRONOUNS:
-            continue
-        last = index + 2
-        if tokens[last] in PRESENT_HERE and clauses[index] == clauses[last] and (
-                last + 1 == len(tokens) or clauses[last + 1] != clauses[last]):
-            return index, last  # "is he there yet" waits for a visit
-    for index in range(len(tokens) - 2):
-        if (tokens[index:index + 2] == ["ask", "for"] and tokens[index + 2] in {"him", "her"}
-                and TOLD_TO_ASK.intersection(tokens[max(0, index - 3):index])):
-            return index, index + 2
+def capitalised_names(tokens: Sequence[str], clauses: Sequence[int],
+                      words: Sequence[str]) -> list[bool]:
+    """Per token: written with a capital inside its clause and not a common capitalised word.
+    `words` are the text's words before casefolding, one per token (else no names at all)."""
+    if len(words) != len(tokens):
+        return [False] * len(tokens)
+    return [index > 0 and clauses[index - 1] == clauses[index] and word[:1].isupper()
+            and tokens[index] not in NOT_NAMES
+            for index, word in enumerate(words)]
+
+
+def asks_for_someone(tokens: Sequence[str], clauses: Sequence[int],
+                     names: Sequence[bool] = ()) -> tuple[int, int] | None:
+    """(first, last) of "is he there" or "is Dave around" closing its clause, "talk to Frank",
+    "put Mrs. Alvarez on", "get ahold of Mike", or "told to ask for him"."""
+    names = names or [False] * len(tokens)
+    for index, word in enumerate(tokens[:-1]):
+        following = index + 1
+        if word == "is":
+            end = _person_end(tokens, names, following, pronouns=True)
+            if (end is not None and end < len(tokens) and tokens[end] in PRESENT_HERE
+                    and _closes_clause(clauses, end)):
+                return index, end  # "is he there yet" waits for a visit
+        elif word in TALK_TO and tokens[following] in {"to", "with"}:
+            end = _person_end(tokens, names, following + 1)
+            if end is not None and not NOT_YET.intersection(tokens[end:end + 1]):
+                return index, end - 1
+        elif word == "put":
+            end = _person_end(tokens, names, following)
+            if end is not None and tokens[end:end + 1] == ["on"]:
+                return index, end
+        elif word == "reach" or (word == "of" and index and tokens[index - 1] in {"ahold", "hold"}):
+            end = _person_end(tokens, names, following)
+            if end is not None:
+                return index, end - 1
+        elif (word == "for" and index and tokens[index - 1] == "ask"
+              and TOLD_TO_ASK.intersection(tokens[max(0, index - 4):index])):
+            end = _person_end(tokens, names, following, pronouns=True, objects=True)
+            if end is not None:
+                return index - 1, end - 1
     return None
+
+
+def _person_end(tokens: Sequence[str], names: Sequence[bool], at: int, *,
+                pronouns: bool = False, objects: bool = False) -> int | None:
+    """The index after a person named at `at` ("Dave", "Steve Kowalski", "Mrs Alvarez", "he"),
+    or None."""
+    if at >= len(tokens):
+        return None
+    if pronouns and (tokens[at] in PRONOUNS or (objects and tokens[at] in {"him", "her"})):
+        return at + 1
+    if tokens[at] in TITLES and at + 1 < len(tokens):
+        at += 1
+    elif not names[at]:
+        return None
+    end = at + 1
+    if end < len(tokens) and names[end]:
+        end += 1  # a surname
+    return end
+
+
+def _closes_clause(clauses: Sequence[int], at: int) -> bool:
+    return at + 1 == len(clauses) or clauses[at + 1] != clauses[at]

@@ -56,9 +56,18 @@ def _category(text: str) -> str | None:
     ("I'd rather talk to a living, breathing person", "human_request"),
     ("can I speak to the manager, please", "human_request"),
     ("I don't want a bot, get me a human", "human_request"),
-    # asking for someone by pronoun
+    # asking for someone by pronoun or by a name the transcript capitalises
     ("I usually deal with Maria, is she there?", "human_request"),
     ("is he there yet, the plumber said ten", None),
+    ("Is Graham around?", "human_request"),
+    ("can I talk to Priya please", "human_request"),
+    ("could you put Mr. Okafor on", "human_request"),
+    ("I've been trying to reach Bernadette all week", "human_request"),
+    ("I was told to ask for Colm when I rang", "human_request"),
+    ("I need to talk to Dermot first, he's my husband", None),
+    ("is Friday available for the visit", None),
+    ("is graham around", None),  # no capital, no name: the pronoun and phrase rules still hold
+    ("we can put Tuesday on the calendar", None),
     # legal wording
     ("I'm within the cooling off period so I want out of the contract", "legal"),
     ("I'm going to the ombudsman about your work", "legal"),
