@@ -22,6 +22,7 @@ from agent.config import WorkerSettings
 from agent.inbound_marks import InboundMarks
 from agent.playout import stage_marks_enabled
 from agent.realtime_wire import check_server_events
+from agent.tool_output_push import send_tool_outputs_at_once
 from agent.turn_taking import DEFAULT_ANSWER, TURN_SILENCE_MS, server_vad
 
 REASONING_MODEL_PREFIX = "gpt-realtime-2"
@@ -56,6 +57,8 @@ class PhoneRealtimeModel(MeteredRealtimeModel):
     (`interrupt_response` off), and the framework is told the model tolerates overlapping
     speech, so neither cuts the agent at the server's speech start: a backchannel would be
     fatal. Our controller pauses on local VAD and interrupts only a real interruption.
+    A tool's output and the reply after it go out without a round trip between
+    (`agent.tool_output_push`).
     """
 
     @property
@@ -70,6 +73,7 @@ class PhoneRealtimeModel(MeteredRealtimeModel):
         session._bstream = utils.audio.AudioByteStream(
             realtime_api.SAMPLE_RATE, realtime_api.NUM_CHANNELS,
             samples_per_channel=realtime_api.SAMPLE_RATE * INPUT_CHUNK_MS // 1000)
+        send_tool_outputs_at_once(session)
         if stage_marks_enabled():
             InboundMarks().watch(session)
         return session
