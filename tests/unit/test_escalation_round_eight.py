@@ -72,6 +72,10 @@ def _category(text: str) -> str | None:
     ("I'm within the cooling off period so I want out of the contract", "legal"),
     ("I'm going to the ombudsman about your work", "legal"),
     ("is it all right to cancel the appointment and rebook", None),
+    ("I've filed a chargeback with my bank over that invoice", "legal"),
+    ("the licensing board will be hearing about this", "legal"),
+    ("can I speak to someone higher up", "human_request"),
+    ("the sewer backup is coming up through the shower right now", "urgent"),
     # names and time that a "cost" or "sue" stands for
     ("Sue from number twelve has a spare key", None),
     ("I want to sue the firm who fitted my boiler", "legal"),
