@@ -348,9 +348,11 @@ def _is_hypothetical(tokens: Sequence[str], clauses: Sequence[int], span: tuple[
 
 def talked_about(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     """"The electrician we talked to said the panel is old": the person comes before a past
-    "talked", so the caller tells of them; "I talked to a robot" and "let me speak to the lady I
-    talked to" still count."""
-    return tokens[span[1]] in PAST_TALK and not TALK_NOW.intersection(tokens[:span[0]])
+    "talked", so the caller tells of them; "I spoke to a person last week" too, unless the turn
+    asks to speak again. "Let me speak to the lady I talked to" still counts."""
+    if tokens[span[1]] in PAST_TALK and not TALK_NOW.intersection(tokens[:span[0]]):
+        return True
+    return tokens[span[0]] in PAST_TALK and not TALK_NOW.intersection(tokens)
 
 
 def wants_a_visit(tokens: Sequence[str], span: tuple[int, int]) -> bool:

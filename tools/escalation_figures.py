@@ -11,8 +11,9 @@ after a playbook phrase matched, so the business's triggers stay plain phrases.
   - a person who did something ("the manager at my building gave me your number", "the boss
     gave me the afternoon off");
   - "lives" ("the owner lives overseas") and live wires;
-  - a caller content with the AI ("I don't mind talking to a bot", "happy with the bot");
-  - a talk in the past at the start of the match ("I spoke to a person last week").
+  - a caller content with the AI ("I don't mind talking to a bot", "happy with the bot").
+  A talk in the past ("I spoke to a person last week") is `talked_about`, in
+  tools/escalation_context.py.
 - pricing, `time_cost`: "it cost me a whole afternoon", "the drive cost me an hour".
 
 It also finds requests for a person that no phrase names (`asks_for_someone`): "is he there?",
@@ -24,6 +25,8 @@ clause (the Realtime API's transcripts do); "talk to Frank first" is the caller'
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from tools.escalation_context import TALK_NOW
 
 # "fired the contractor", "the furnace is firing": a verb, not a fire
 FIRE_VERB_FORMS = frozenset({"fired", "firing"})
@@ -63,8 +66,6 @@ ROBOT_WORDS = frozenset({"robot", "robots", "bot", "bots", "ai", "computer", "ma
 CONTENT_PAIRS = frozenset({("dont", "mind"), ("happy", "with"), ("thats", "fine"),
                            ("is", "fine"), ("no", "problem"), ("dont", "care")})
 CONTENT_WORDS = frozenset({"natural", "quicker", "impressive", "easier"})
-PAST_TALK_FIRST = frozenset({"spoke", "talked", "chatted", "spoken"})
-TALK_NOW = frozenset({"talk", "speak", "chat"})
 
 TIME_WORDS = frozenset({"afternoon", "morning", "evening", "day", "days", "hour", "hours",
                         "week", "weeks", "weekend", "night", "minutes", "time"})
@@ -102,8 +103,6 @@ def not_a_request(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     for index in range(first, last + 1):
         if tokens[index] == "live" and LIVE_CURRENT.intersection(tokens[index + 1:index + 3]):
             return True
-    if matched[0] in PAST_TALK_FIRST and not TALK_NOW.intersection(tokens):
-        return True  # "I spoke to someone last week and want to speak to them again" asks
     if ROBOT_WORDS.intersection(matched) and _content_with_the_ai(tokens):
         return True
     if first == last and tokens[first] in ROLES:
@@ -153,7 +152,6 @@ NOT_NAMES = frozenset({"i", "ai", "ok", "okay", "monday", "tuesday", "wednesday"
                        "friday", "saturday", "sunday", "january", "february", "march", "april",
                        "may", "june", "july", "august", "september", "october", "november",
                        "december", "christmas", "easter", "thanksgiving", "god"})
-TALK_TO = frozenset({"speak", "talk", "chat"})
 # "I need to talk to Frank first": the caller's own people, before they decide
 NOT_YET = frozenset({"first", "before", "tonight", "about"})
 # "he said to ask for him when I called", "I was told to ask for Kim"
@@ -184,7 +182,7 @@ def asks_for_someone(tokens: Sequence[str], clauses: Sequence[int],
             if (end is not None and end < len(tokens) and tokens[end] in PRESENT_HERE
                     and _closes_clause(clauses, end)):
                 return index, end  # "is he there yet" waits for a visit
-        elif word in TALK_TO and tokens[following] in {"to", "with"}:
+        elif word in TALK_NOW and tokens[following] in {"to", "with"}:
             end = _person_end(tokens, names, following + 1)
             if end is not None and not NOT_YET.intersection(tokens[end:end + 1]):
                 return index, end - 1

@@ -47,6 +47,18 @@ def _output() -> llm.FunctionCallOutput:
                                   output="Saved problem.", is_error=False)
 
 
+async def _push_the_call(session: RealtimeSession) -> None:
+    with_call = session.chat_ctx.copy()
+    with_call.items.append(_call())
+    await asyncio.wait_for(session.update_chat_ctx(with_call), 10)
+
+
+def _with_the_output(session: RealtimeSession) -> llm.ChatContext:
+    with_output = session.chat_ctx.copy()
+    with_output.items.append(_output())
+    return with_output
+
+
 def _watch_confirmation(session: RealtimeSession, item_id: str) -> asyncio.Event:
     confirmed = asyncio.Event()
 
@@ -61,14 +73,11 @@ def _watch_confirmation(session: RealtimeSession, item_id: str) -> asyncio.Event
 async def test_a_tool_output_is_sent_without_waiting_and_before_the_reply(
         session_and_simulator: tuple[RealtimeSession, RealtimeSimulator]) -> None:
     session, sim = session_and_simulator
-    with_call = session.chat_ctx.copy()
-    with_call.items.append(_call())
+    await _push_the_call(session)
     # not a tool output: the plugin's way, confirmed on return
-    await asyncio.wait_for(session.update_chat_ctx(with_call), 10)
     assert "item_call1" in {item.id for item in session.chat_ctx.items}
 
-    with_output = session.chat_ctx.copy()
-    with_output.items.append(_output())
+    with_output = _with_the_output(session)
     assert only_adds_tool_outputs(session, with_output)
     confirmed = _watch_confirmation(session, "item_out1")
     await asyncio.wait_for(session.update_chat_ctx(with_output), 10)
@@ -91,11 +100,8 @@ async def test_a_tool_output_is_sent_without_waiting_and_before_the_reply(
 async def test_the_next_update_waits_for_the_outputs_confirmation(
         session_and_simulator: tuple[RealtimeSession, RealtimeSimulator]) -> None:
     session, _sim = session_and_simulator
-    with_call = session.chat_ctx.copy()
-    with_call.items.append(_call())
-    await asyncio.wait_for(session.update_chat_ctx(with_call), 10)
-    with_output = session.chat_ctx.copy()
-    with_output.items.append(_output())
+    await _push_the_call(session)
+    with_output = _with_the_output(session)
     await asyncio.wait_for(session.update_chat_ctx(with_output), 10)
     # a message right after: the plugin's lock holds it until the output is confirmed, so the
     # output is not sent twice and the message follows it
