@@ -159,6 +159,9 @@ VISIT_REACH = 3
 # "the electrician we talked to said...": a person told about, not asked for
 PAST_TALK = frozenset({"talked", "spoke", "spoken", "chatted"})
 TALK_NOW = frozenset({"talk", "speak", "chat"})
+# a talk with the AI told of is a complaint about it, still a request
+ROBOT_WORDS = frozenset({"robot", "robots", "bot", "bots", "ai", "computer", "machine",
+                         "automated"})
 # inside a human-request match: "somebody out here", "someone over there"
 VISIT_INSIDE = frozenset({"out", "over"})
 
@@ -352,7 +355,9 @@ def talked_about(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     asks to speak again. "Let me speak to the lady I talked to" still counts."""
     if tokens[span[1]] in PAST_TALK and not TALK_NOW.intersection(tokens[:span[0]]):
         return True
-    return tokens[span[0]] in PAST_TALK and not TALK_NOW.intersection(tokens)
+    # "I talked to a robot last time and I want a person" still asks
+    return (tokens[span[0]] in PAST_TALK and not TALK_NOW.intersection(tokens)
+            and not ROBOT_WORDS.intersection(tokens[span[0]:span[1] + 1]))
 
 
 def wants_a_visit(tokens: Sequence[str], span: tuple[int, int]) -> bool:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tools.escalation_context import TALK_NOW
+from tools.escalation_context import ROBOT_WORDS, TALK_NOW
 
 # "fired the contractor", "the furnace is firing": a verb, not a fire
 FIRE_VERB_FORMS = frozenset({"fired", "firing"})
@@ -60,8 +60,6 @@ ASKED_FOR = frozenset({"talk", "speak", "chat", "want", "need", "get", "put", "t
 LIVE_VERB_FORMS = frozenset({"lives", "lived"})
 LIVE_CURRENT = frozenset({"wire", "wires", "wiring", "circuit", "circuits", "current",
                           "electric", "electrics", "cable", "cables"})
-ROBOT_WORDS = frozenset({"robot", "robots", "bot", "bots", "ai", "computer", "machine",
-                         "automated"})
 # "I don't mind talking to a bot", "I'm happy with the bot": content with the AI
 CONTENT_PAIRS = frozenset({("dont", "mind"), ("happy", "with"), ("thats", "fine"),
                            ("is", "fine"), ("no", "problem"), ("dont", "care")})

@@ -52,6 +52,7 @@ def _category(text: str) -> str | None:
     ("the landlord lives abroad so I'm arranging it", None),
     ("honestly I don't mind chatting to a bot", None),
     ("I talked to a person on Tuesday about the boiler and I'm following up", None),
+    ("I talked to a robot last time and I want a person", "human_request"),
     ("my electrician found live wires behind the plaster", None),
     ("I'd rather talk to a living, breathing person", "human_request"),
     ("can I speak to the manager, please", "human_request"),
