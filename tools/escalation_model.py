@@ -39,9 +39,10 @@ logger = logging.getLogger("intake.guard")
 NONE = "none"
 LABELS: tuple[str, ...] = (*ESCALATION_CATEGORIES, NONE)
 # the model speaks only this sure of a category (chosen on a split it was not trained on; a
-# false urgent transfers the call, and "my sink drains slowly and it smells" scored 0.76)
+# false urgent transfers the call, and with blind2-4 learned the eval bank's plain "my water
+# heater is leaking in the basement" and "my sink drains slowly and it smells" score 0.84-0.88)
 FIRE_PROBABILITY: dict[str, float] = {
-    "urgent": 0.8, "human_request": 0.7, "legal": 0.7, "pricing": 0.7}
+    "urgent": 0.9, "human_request": 0.7, "legal": 0.7, "pricing": 0.7}
 EPOCHS = 300
 STEP = 25.0
 L2 = 1e-4
