@@ -22,9 +22,12 @@ keeps those figures), and tuned on in the seventh; `--show-misses` lists it sinc
 guard_sentences_everyday_blind4.txt was written the same way for the seventh round, measured
 untouched before any change (its header keeps those figures), and tuned on in the eighth;
 `--show-misses` lists it since. guard_sentences_everyday_blind5.txt was written the same way
-for the eighth round and measured untouched before and after it (its header keeps both); it is
-never tuned on and `--show-misses` never lists it: its figures are the ones to believe. All ten
-are reported, with the targets.
+for the eighth round, measured untouched before and after it (its header keeps both), and
+tuned on in the ninth; `--show-misses` lists it since. guard_sentences_everyday_blind6.txt was
+written the same way for the ninth round and measured untouched before its rule changes (its
+header keeps each look); it is never tuned on and `--show-misses` never lists it: its figures
+are the ones to believe. All eleven are reported, with the targets. Blind2 to blind4 are also
+the learned model's examples since the ninth round; the untouched split never is.
 """
 
 from __future__ import annotations
@@ -54,10 +57,12 @@ BLIND2_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyd
 BLIND3_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind3.txt"
 # written for the seventh round by a writer blind to the rules; tuned on in the eighth
 BLIND4_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind4.txt"
-# written for the eighth round by a writer blind to the rules; never tuned on, never listed
+# written for the eighth round by a writer blind to the rules; tuned on in the ninth
 BLIND5_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind5.txt"
+# written for the ninth round by a writer blind to the rules; never tuned on, never listed
+BLIND6_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind6.txt"
 # the split whose misses are never listed: its figures are the ones to believe
-UNTOUCHED_SPLIT = "everyday_blind5"
+UNTOUCHED_SPLIT = "everyday_blind6"
 NONE = "none"
 LABELS = (*ESCALATION_CATEGORIES, NONE)
 RECALL_TARGETS = {"urgent": 0.95, "human_request": 0.95, "legal": 0.9, "pricing": 0.9}
@@ -157,7 +162,8 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                         blind2_path: Path | None = BLIND2_FILE,
                         blind3_path: Path | None = BLIND3_FILE,
                         blind4_path: Path | None = BLIND4_FILE,
-                        blind5_path: Path | None = BLIND5_FILE, *,
+                        blind5_path: Path | None = BLIND5_FILE,
+                        blind6_path: Path | None = BLIND6_FILE, *,
                         show_misses: bool = False) -> dict[str, Any]:
     playbook = load_playbook(playbook_path)
     guard = EscalationGuard.from_playbook(playbook)
@@ -169,7 +175,8 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
     for name, path in (("round2", round2_path), ("fresh", fresh_path),
                        ("everyday", everyday_path), ("everyday_blind", blind_path),
                        ("everyday_blind2", blind2_path), ("everyday_blind3", blind3_path),
-                       ("everyday_blind4", blind4_path), (UNTOUCHED_SPLIT, blind5_path)):
+                       ("everyday_blind4", blind4_path), ("everyday_blind5", blind5_path),
+                       (UNTOUCHED_SPLIT, blind6_path)):
         splits[name] = load_sentences(path, split=name) if path is not None else []
     untouched = splits[UNTOUCHED_SPLIT]
     result: dict[str, Any] = {
@@ -179,7 +186,7 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                       for split, group in splits.items()},
         "learned": {"example_files": [Path(p).name for p in playbook.escalation_examples],
                     "fire_probability": FIRE_PROBABILITY},
-        "everyday_blind5_rules_only": score(rules_only, untouched) if untouched else None,
+        f"{UNTOUCHED_SPLIT}_rules_only": score(rules_only, untouched) if untouched else None,
     }
     # the untouched split first: it is the one to believe
     for name in reversed(splits):
