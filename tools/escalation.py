@@ -54,11 +54,11 @@ import snowballstemmer
 
 from tools.escalation_context import (
     UrgentStanding,
-    part_of_a_name,
     talked_about,
     urgent_standing,
     wants_a_visit,
 )
+from tools.escalation_explained import explained_away, not_an_outage, played_down
 from tools.escalation_figures import (
     ASKS_FOR_SOMEONE,
     asks_for_someone,
@@ -69,6 +69,7 @@ from tools.escalation_figures import (
 )
 from tools.escalation_legal import BLAME_RULE, LAWSUIT_RULE, damage_blamed_on_us, lawsuit_word
 from tools.escalation_model import SentenceModel, model_for
+from tools.escalation_names import part_of_a_name
 from tools.playbook import ESCALATION_CATEGORIES, EscalationCategory, EscalationTrigger, Playbook
 
 # other words allowed inside a phrase's window ("the pipe under the kitchen sink burst")
@@ -276,9 +277,11 @@ class EscalationGuard:
             set_aside = False
             if category == "urgent":
                 standing = urgent_standing(tokens, clauses, span, rules.keys, keys)
-                set_aside = figure_of_speech(tokens, span) or standing is UrgentStanding.STALE or (
-                    standing is UrgentStanding.PLAIN
-                    and self._legal_cue(keys, where, tokens, clauses, fillers))
+                set_aside = (figure_of_speech(tokens, span) or explained_away(tokens, span)
+                             or played_down(tokens, clauses, span) or not_an_outage(tokens, span)
+                             or standing is UrgentStanding.STALE or (
+                                 standing is UrgentStanding.PLAIN
+                                 and self._legal_cue(keys, where, tokens, clauses, fillers)))
             elif category == "human_request":
                 set_aside = (wants_a_visit(tokens, span) or talked_about(tokens, span)
                              or not_a_request(tokens, span))

@@ -81,9 +81,10 @@ STALE_PAIRS = frozenset({("a", "while"), ("while", "back"), ("back", "in"), ("in
                          ("for", "years"), ("for", "months"), ("back", "then"),
                          ("nothing", "new"), ("since", "we"), ("old", "house"), ("old", "place"),
                          ("old", "home"), ("previous", "house"), ("previous", "place"),
-                         ("previous", "home"), ("lived", "here")})
+                         ("previous", "home"), ("lived", "here"), ("for", "ages"),
+                         ("been", "dry"), ("been", "like")})
 # "an old water stain", "old water damage": marks left by trouble long gone
-OLD_MARKS = frozenset({"stain", "stains", "staining", "stained", "damage"})
+OLD_MARKS = frozenset({"stain", "stains", "staining", "stained", "damage", "leak"})
 # "now we need the drywall patched": the "now" brings in a wish, not the trouble
 WISHERS = frozenset({"i", "we", "id", "wed", "im"})
 WISHES = frozenset({"want", "wants", "need", "needs", "like", "wanna", "would", "thinking",
@@ -108,14 +109,14 @@ HOMES = frozenset({"house", "home", "place", "basement", "apartment", "condo", "
                    "building", "flat"})
 # "previously fixed"; "saw on the news about gas leaks" is a worry, not an event
 STALE_WORDS = frozenset({"previously", "relit", "resolved", "news"})
-RESOLVED_VERBS = frozenset({"fixed", "repaired", "patched", "replaced", "sorted"})
+RESOLVED_VERBS = frozenset({"fixed", "repaired", "patched", "replaced", "sorted", "cleared"})
 # "want it fixed", "to be fixed", "get it repaired": a wish, not a resolution
 WISH_BEFORE_RESOLVED = frozenset({"it", "them", "that", "this", "to", "be", "get", "need",
                                   "needs", "want", "wants", "like", "getting", "have"})
 DONE_BEFORE_OBJECT = frozenset({"got", "had", "already"})
 HYPOTHETICAL = frozenset({"if", "case", "incase", "prevent", "avoid", "unless", "whether",
-                          "before", "ever", "suppose", "supposing", "hypothetically"})
-HYPOTHETICAL_REACH = 3
+                          "before", "ever", "suppose", "supposing", "hypothetically", "event"})
+HYPOTHETICAL_REACH = 4
 # trouble that comes and goes: a repair, unless it is a hazard ("sparks now and then")
 INTERMITTENT_WORDS = frozenset({"sometimes", "occasionally", "occasional", "intermittently",
                                 "periodically"})
@@ -134,7 +135,7 @@ HAZARD_WORDS = frozenset({"fire", "flames", "flame", "smoke", "smoking", "spark"
 # a detector asking for a battery is maintenance, not an alarm
 MAINTENANCE_WORDS = frozenset({"battery", "batteries", "chirp", "chirps", "chirping",
                                "chirped", "chirpy", "expiry", "expired", "expires",
-                               "expiration"})
+                               "expiration", "life"})
 # the trigger's words and the one after it ("smoke" + "alarm")
 DETECTOR_WORDS = frozenset({"alarm", "alarms", "detector", "detectors", "monitor", "monitors"})
 # a detector to be put in or swapped is work to book ("install a co detector") ...
@@ -211,6 +212,8 @@ def _is_active(tokens: Sequence[str], span: tuple[int, int], category_keys: Coll
         before = tokens[max(0, index - 3):index]
         if word == "still" and tokens[index + 1:index + 2] in (["under"], ["covered"]):
             continue  # "it's still under warranty": the cover lasts, not the trouble
+        if word == "again" and HYPOTHETICAL.intersection(before):
+            continue  # "before it happens again"
         if word in ACTIVE_WORDS and not (word == "now" and (
                 (index and tokens[index - 1] in SETTLED | RESOLVED_VERBS)
                 or _brings_a_wish(tokens, index)
@@ -299,6 +302,8 @@ def _comes_and_goes(tokens: Sequence[str]) -> bool:
     if any(word in WEATHER_WHEN and WEATHER.intersection(tokens[i + 1:i + 1 + WEATHER_REACH])
            for i, word in enumerate(tokens)):
         return True
+    if any(tokens[i:i + 2] == ["every", "time"] for i in range(len(tokens) - 1)):
+        return True  # "it goes off every time we make toast"
     return any((tokens[i], tokens[i + 2]) in INTERMITTENT_PAIRS for i in range(len(tokens) - 2))
 
 
@@ -370,35 +375,3 @@ def wants_a_visit(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     if tokens[last] == "here" and tokens[last - 1] != "on":
         return True  # "your guy was here"; "a person on here" is on the phone
     return bool(VISIT_WORDS.intersection(tokens[last + 1:last + 1 + VISIT_REACH]))
-
-
-# a trigger word inside a place's name: "Court Street", "the fire station", "Sparks Avenue"
-PLACE_NOUNS = frozenset({"street", "st", "road", "rd", "avenue", "ave", "lane", "ln", "drive",
-                         "boulevard", "blvd", "parkway", "highway", "circle", "terrace", "station",
-                         "hall", "department", "shop", "shops", "store", "stores", "channel",
-                         "plaza", "mall", "center", "centre", "district"})
-NAME_CUES = frozenset({"named", "called", "names", "name"})
-# "Sue next door has a key", "Sue said": "sue" as a name, followed by what she does
-NAME_SUE_FOLLOWERS = frozenset({"next", "has", "is", "said", "says", "from", "lives", "was",
-                                "knows", "does", "did", "told", "gave", "will", "can",
-                                "upstairs", "downstairs"})
-# "Price is my last name"
-NAME_AFTER = (("is", "my", "name"), ("is", "my", "last", "name"), ("is", "my", "surname"),
-              ("is", "the", "name"))
-
-
-def part_of_a_name(tokens: Sequence[str], span: tuple[int, int]) -> bool:
-    """The matched words name a place or a person ("we're on Lawyer Road", "her name is Sue"),
-    not what the caller is asking for or going through."""
-    first, last = span
-    if "like" in tokens[max(0, first - 2):last]:
-        return False  # "it smells like a gas station"
-    if last + 1 < len(tokens) and tokens[last + 1] in PLACE_NOUNS:
-        return True
-    following = tuple(tokens[last + 1:last + 5])
-    if any(following[:len(cue)] == cue for cue in NAME_AFTER):
-        return True
-    if tokens[last] == "sue" and following[:1] and following[0] in NAME_SUE_FOLLOWERS:
-        return True
-    return (first > 0 and tokens[first - 1] in NAME_CUES) or (
-        first > 1 and tokens[first - 2] in NAME_CUES and tokens[first - 1] == "is")

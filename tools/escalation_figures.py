@@ -34,7 +34,12 @@ FIRE_WORDS = frozenset({"fire", "fires", "fired", "firing"})
 # "the fire truck", "fire drill": the word names something else
 FIRE_COMPOUNDS = frozenset({"truck", "trucks", "engine", "engines", "drill", "drills",
                             "brigade", "fighter", "fighters", "crew", "hydrant", "pit", "pits",
-                            "wood", "works", "proof", "proofing", "rated", "escape", "door"})
+                            "wood", "works", "proof", "proofing", "rated", "escape", "door",
+                            "marshal", "marshals", "inspector", "officer", "department",
+                            "safety", "code", "extinguisher", "extinguishers", "exit", "chief",
+                            "service", "off", "away", "over"})
+# "a wood fire in the lounge", "the open fire": a fireplace burning as it should
+FIREPLACE_KINDS = frozenset({"wood", "log", "coal", "open", "real"})
 HEATER_WORDS = frozenset({"heater", "heaters"})
 FLOOD_WORDS = frozenset({"flood", "floods", "flooded", "flooding"})
 # "a flood of emails", "flooded with work": many things arriving, not water
@@ -86,6 +91,8 @@ def figure_of_speech(tokens: Sequence[str], span: tuple[int, int]) -> bool:
                 return True
             if following[:1] and following[0] in FIRE_COMPOUNDS:
                 return True
+            if index and tokens[index - 1] in FIREPLACE_KINDS:
+                return True
         if (word in FLOOD_WORDS and following[:1] and following[0] in FLOOD_OF
                 and NOT_WATER.intersection(tokens[index + 2:index + 4])):
             return True
@@ -136,7 +143,9 @@ def time_cost(tokens: Sequence[str], span: tuple[int, int]) -> bool:
         if tokens[index] not in COST_WORDS:
             continue
         following = tokens[index + 1:index + 1 + TIME_COST_REACH]
-        if TIME_WORDS.intersection(following) and not MONEY_WORDS.intersection(following):
+        times = [word for at, word in enumerate(following) if word in TIME_WORDS
+                 and not (at and following[at - 1] == "these")]  # "cost these days": nowadays
+        if times and not MONEY_WORDS.intersection(following):
             return True
     return False
 

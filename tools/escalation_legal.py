@@ -4,7 +4,8 @@ when the legal category's phrases found nothing (tools/escalation.py).
 - `damage_blamed_on_us` is a legal cue of its own: one of our people (or "you") as the subject of
   a damage verb in the past tense, "your guy scratched my floor", "the plumber you sent cracked
   the tile", "your guys left a mess and broke a tile", "your tech knocked a hole in my wall".
-  Determiners and service verbs keep "can you fix my cracked tile" out.
+  Determiners and service verbs keep "can you fix my cracked tile" out. So are "your installer
+  drilled through a pipe", "your workers left the gate open" and "knocked bricks off".
 - `lawsuit_word`: "sued" and "suing" are legal cues whoever sues ("the hoa is suing me"); the
   bare "sue" is also a name, so it needs a playbook phrase ("can I sue", "I'll sue").
 """
@@ -20,7 +21,8 @@ OUR_PEOPLE = frozenset({"guy", "guys", "tech", "techs", "technician", "technicia
                         "plumbers", "electrician", "electricians", "installer", "installers",
                         "worker", "workers", "crew", "team", "man", "men", "people",
                         "employee", "employees", "contractor", "company", "handyman",
-                        "helper", "roofer", "painter", "bloke", "blokes", "fella", "carpenter"})
+                        "helper", "roofer", "painter", "bloke", "blokes", "fella", "carpenter",
+                        "driver", "drivers", "lads", "fitter", "fitters", "builder", "builders"})
 # a trade named with "the" is a contractor for a home-services line; "the guy" is anybody
 TRADES = frozenset({"tech", "technician", "plumber", "electrician", "installer", "crew",
                     "worker", "workers", "handyman", "roofer", "contractor"})
@@ -29,7 +31,11 @@ DAMAGED = frozenset({"broke", "damaged", "scratched", "ruined", "dented", "crack
                      "destroyed", "wrecked", "scuffed", "chipped", "gouged", "tore", "ripped",
                      "smashed", "flooded", "burned", "burnt", "messed", "punctured", "busted",
                      "shattered", "dinged", "fried", "stripped", "bent", "nicked", "marred",
-                     "severed", "shorted", "scorched", "singed"})
+                     "severed", "shorted", "scorched", "singed", "flattened", "crushed"})
+# "your installer drilled through a water pipe", "your guy cut into my cable"
+THROUGH_VERBS = frozenset({"drilled", "cut", "nailed", "screwed", "dug", "sawed", "sawn"})
+# "your workers left the gate open", "your roofer knocked bricks off my chimney"
+LEFT_OR_KNOCKED = {"left": "open", "knocked": "off"}
 # "your tech knocked a hole in my drywall"
 HOLE_VERBS = frozenset({"knocked", "punched", "kicked", "left"})
 HOLE_REACH = 3
@@ -68,14 +74,16 @@ def _blamed_damage(tokens: Sequence[str], clauses: Sequence[int], agent: int) ->
     for at in range(agent + 1, min(len(tokens), agent + 2 + AND_REACH)):
         if clauses[at] != clauses[agent] or tokens[at] in NEGATIONS:
             return None
-        word, following = tokens[at], tokens[at + 1:at + 1 + HOLE_REACH]
+        word, following = tokens[at], tokens[at + 1:at + 2 + HOLE_REACH]
         if at > agent + 1 + BLAME_REACH or SERVICE_VERBS.intersection(tokens[agent + 1:at]):
             # a second verb after "and", taking an object: not "fix the sink and cracked tile"
             if (tokens[at - 1] == "and" and word in DAMAGED
                     and following[:1] and following[0] in DETERMINERS):
                 return at
             continue
-        if word in DAMAGED or (word in HOLE_VERBS and {"hole", "holes"}.intersection(following)):
+        if (word in DAMAGED or (word in HOLE_VERBS and {"hole", "holes"}.intersection(following))
+                or (word in THROUGH_VERBS and following[:1] in (["through"], ["into"]))
+                or (word in LEFT_OR_KNOCKED and LEFT_OR_KNOCKED[word] in following)):
             return None if tokens[at - 1] in DETERMINERS else at
         if word in SERVICE_VERBS:
             continue

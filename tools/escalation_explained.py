@@ -1,0 +1,79 @@
+"""Urgent matches the caller's own words take back: the sign had a harmless cause, it is slight,
+or the "heat off" is something the caller does. The guard sets such a match aside
+(tools/escalation.py) after a playbook phrase matched, so the business's triggers stay plain
+phrases.
+
+- `explained_away`: after the sign, what it turned out to be: "the smell of gas turned out to be
+  the bins", "we smelled smoke but it was the neighbours' bonfire", "a bit of smoke from the
+  toaster, nothing to do with the wiring", "false alarm", "it was nothing". Only words after the
+  match's first word count: "it turned out to be a gas leak" still fires.
+- `played_down`: a sign that is not a hazard and is slight: "the porch roof is sagging a bit",
+  "a small leak". "A bit of smoke" is still smoke, unless explained.
+- `not_an_outage`: a heating match that is the caller's own switch ("should I turn the heating
+  off beforehand"), a power source ("we run the patio heater off a gas bottle") or where a flue
+  goes ("the boiler flue goes out the side wall").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tools.escalation_context import HAZARD_WORDS
+
+# what the sign turned out to be, said after it
+EXPLAINED = (("turned", "out"), ("false", "alarm"), ("was", "nothing"),
+             ("was", "just", "the"), ("was", "just", "a"), ("was", "only", "the"),
+             ("was", "only", "a"), ("nothing", "to", "do", "with"), ("but", "it", "was", "the"),
+             ("but", "it", "was", "just"), ("not", "the", "electrics"), ("not", "the", "wiring"),
+             ("no", "problem", "with"), ("nothing", "wrong", "with"))
+NOT_ABOUT = ("nothing", "to", "do", "with")
+# "sagging a bit", "leaking a little"
+SLIGHT_AFTER = (("a", "bit"), ("a", "little"), ("a", "tad"), ("slightly",), ("a", "touch"))
+SLIGHT_AFTER_REACH = 2
+# "a small leak", "a tiny drip"
+SLIGHT_BEFORE = frozenset({"small", "tiny", "slight", "little", "minor"})
+# "turn the heating off", "switched the boiler off": the caller's own hand
+SWITCHES = frozenset({"turn", "turned", "turning", "switch", "switched", "switching", "shut",
+                      "shutting", "put", "leave", "left"})
+SWITCH_REACH = 3
+# "run the patio heater off a gas bottle": what it runs on
+RUNS_ON = frozenset({"run", "runs", "running", "powered", "power", "works"})
+# "the boiler flue goes out the side wall": where it goes
+FLUE_WORDS = frozenset({"flue", "flues", "vent", "vents", "exhaust", "duct", "ducts",
+                        "chimney"})
+HEATING_WORDS = frozenset({"heat", "heating", "heater", "heaters", "furnace", "boiler"})
+
+
+def explained_away(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    first = span[0]
+    for index in range(first + 1, len(tokens)):
+        if any(tuple(tokens[index:index + len(cue)]) == cue for cue in EXPLAINED):
+            return True
+    # "nothing to do with the wiring, just burnt bread"
+    return any(tuple(tokens[at:at + len(NOT_ABOUT)]) == NOT_ABOUT
+               for at in range(max(0, first - len(NOT_ABOUT) - 1), first))
+
+
+def played_down(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]) -> bool:
+    first, last = span
+    if HAZARD_WORDS.intersection(tokens[first:last + 1]):
+        return False
+    for index in range(last + 1, min(len(tokens), last + 1 + SLIGHT_AFTER_REACH)):
+        if clauses[index] != clauses[last]:
+            break
+        if any(tuple(tokens[index:index + len(cue)]) == cue for cue in SLIGHT_AFTER):
+            return True
+    return bool(SLIGHT_BEFORE.intersection(tokens[max(0, first - 2):first]))
+
+
+def not_an_outage(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    first, last = span
+    matched = tokens[first:last + 1]
+    if not HEATING_WORDS.intersection(matched):
+        return False
+    if FLUE_WORDS.intersection(matched):
+        return True
+    before = tokens[max(0, first - SWITCH_REACH):first]
+    if "off" in matched and SWITCHES.intersection([*before, *matched]):
+        return True
+    return "off" in matched and bool(RUNS_ON.intersection(before))
