@@ -24,10 +24,12 @@ untouched before any change (its header keeps those figures), and tuned on in th
 `--show-misses` lists it since. guard_sentences_everyday_blind5.txt was written the same way
 for the eighth round, measured untouched before and after it (its header keeps both), and
 tuned on in the ninth; `--show-misses` lists it since. guard_sentences_everyday_blind6.txt was
-written the same way for the ninth round and measured untouched before its rule changes (its
-header keeps each look); it is never tuned on and `--show-misses` never lists it: its figures
-are the ones to believe. All eleven are reported, with the targets. Blind2 to blind4 are also
-the learned model's examples since the ninth round; the untouched split never is.
+written the same way for the ninth round, measured five times through it (its header keeps each
+look) and tuned on in the tenth. guard_sentences_everyday_blind7.txt was written the same way
+for the tenth round; it is never tuned on and `--show-misses` never lists it: its figures are the
+ones to believe. All twelve are reported, with the targets. Every tuned split is also one of
+the learned model's example files (blind2 to blind5 since the ninth round, blind6 since the
+tenth); the untouched split never is.
 """
 
 from __future__ import annotations
@@ -59,10 +61,12 @@ BLIND3_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyd
 BLIND4_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind4.txt"
 # written for the eighth round by a writer blind to the rules; tuned on in the ninth
 BLIND5_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind5.txt"
-# written for the ninth round by a writer blind to the rules; never tuned on, never listed
+# written for the ninth round by a writer blind to the rules; tuned on in the tenth
 BLIND6_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind6.txt"
+# written for the tenth round by a writer blind to the rules; never tuned on, never listed
+BLIND7_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind7.txt"
 # the split whose misses are never listed: its figures are the ones to believe
-UNTOUCHED_SPLIT = "everyday_blind6"
+UNTOUCHED_SPLIT = "everyday_blind7"
 NONE = "none"
 LABELS = (*ESCALATION_CATEGORIES, NONE)
 RECALL_TARGETS = {"urgent": 0.95, "human_request": 0.95, "legal": 0.9, "pricing": 0.9}
@@ -163,7 +167,8 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                         blind3_path: Path | None = BLIND3_FILE,
                         blind4_path: Path | None = BLIND4_FILE,
                         blind5_path: Path | None = BLIND5_FILE,
-                        blind6_path: Path | None = BLIND6_FILE, *,
+                        blind6_path: Path | None = BLIND6_FILE,
+                        blind7_path: Path | None = BLIND7_FILE, *,
                         show_misses: bool = False) -> dict[str, Any]:
     playbook = load_playbook(playbook_path)
     guard = EscalationGuard.from_playbook(playbook)
@@ -176,7 +181,7 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                        ("everyday", everyday_path), ("everyday_blind", blind_path),
                        ("everyday_blind2", blind2_path), ("everyday_blind3", blind3_path),
                        ("everyday_blind4", blind4_path), ("everyday_blind5", blind5_path),
-                       (UNTOUCHED_SPLIT, blind6_path)):
+                       ("everyday_blind6", blind6_path), (UNTOUCHED_SPLIT, blind7_path)):
         splits[name] = load_sentences(path, split=name) if path is not None else []
     untouched = splits[UNTOUCHED_SPLIT]
     result: dict[str, Any] = {

@@ -67,7 +67,13 @@ from tools.escalation_figures import (
     not_a_request,
     time_cost,
 )
-from tools.escalation_legal import BLAME_RULE, LAWSUIT_RULE, damage_blamed_on_us, lawsuit_word
+from tools.escalation_legal import (
+    BLAME_RULE,
+    LAWSUIT_RULE,
+    damage_blamed_on_us,
+    lawsuit_word,
+    lawyer_told_of,
+)
 from tools.escalation_model import SentenceModel, model_for
 from tools.escalation_names import part_of_a_name
 from tools.playbook import ESCALATION_CATEGORIES, EscalationCategory, EscalationTrigger, Playbook
@@ -277,7 +283,7 @@ class EscalationGuard:
             set_aside = False
             if category == "urgent":
                 standing = urgent_standing(tokens, clauses, span, rules.keys, keys)
-                set_aside = (figure_of_speech(tokens, span) or explained_away(tokens, span)
+                set_aside = (figure_of_speech(tokens, span) or explained_away(tokens, clauses, span)
                              or played_down(tokens, clauses, span) or not_an_outage(tokens, span)
                              or standing is UrgentStanding.STALE or (
                                  standing is UrgentStanding.PLAIN
@@ -287,6 +293,8 @@ class EscalationGuard:
                              or not_a_request(tokens, span))
             elif category == "pricing":
                 set_aside = time_cost(tokens, span)
+            elif category == "legal":
+                set_aside = lawyer_told_of(tokens, span)
             set_aside = set_aside or part_of_a_name(tokens, span)
             if set_aside:
                 read_in_context = True

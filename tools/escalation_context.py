@@ -73,7 +73,7 @@ STALE_AFTER_LAST = frozenset({"week", "month", "year", "winter", "spring", "summ
                               "autumn", "time", "weekend", "christmas", "season", "house",
                               "place", "home"})
 STALE_BEFORE_AGO = frozenset({"week", "weeks", "month", "months", "year", "years", "while",
-                              "decade", "decades"})
+                              "decade", "decades", "winters", "summers", "springs", "autumns"})
 STALE_PAIRS = frozenset({("a", "while"), ("while", "back"), ("back", "in"), ("in", "past"),
                          ("used", "to"), ("years", "back"), ("months", "back"),
                          ("fine", "now"), ("fine", "since"), ("been", "fine"), ("dry", "since"),
@@ -82,7 +82,8 @@ STALE_PAIRS = frozenset({("a", "while"), ("while", "back"), ("back", "in"), ("in
                          ("nothing", "new"), ("since", "we"), ("old", "house"), ("old", "place"),
                          ("old", "home"), ("previous", "house"), ("previous", "place"),
                          ("previous", "home"), ("lived", "here"), ("for", "ages"),
-                         ("been", "dry"), ("been", "like")})
+                         ("been", "dry"), ("been", "like"), ("dried", "out"),
+                         ("didnt", "reach")})
 # "an old water stain", "old water damage": marks left by trouble long gone
 OLD_MARKS = frozenset({"stain", "stains", "staining", "stained", "damage", "leak"})
 # "now we need the drywall patched": the "now" brings in a wish, not the trouble
@@ -90,8 +91,8 @@ WISHERS = frozenset({"i", "we", "id", "wed", "im"})
 WISHES = frozenset({"want", "wants", "need", "needs", "like", "wanna", "would", "thinking",
                     "planning", "looking"})
 # "we just want to finish it now": a "now" that closes the caller's wish; a "like" this far back
-# is mostly a filler ("it's like pouring now")
-WISHES_BEFORE_NOW = WISHES - {"like"}
+# is mostly a filler ("it's like pouring now"); "we're redoing the floor now" is the work
+WISHES_BEFORE_NOW = (WISHES - {"like"}) | {"redoing", "replacing", "renovating", "redecorating"}
 WISH_BEFORE_NOW_REACH = 4
 # someone else's trouble: "my neighbor had a burst pipe"
 OTHER_PEOPLE = frozenset({"neighbor", "neighbors", "neighbour", "neighbours", "friend",
@@ -101,6 +102,8 @@ OTHER_PEOPLE = frozenset({"neighbor", "neighbors", "neighbour", "neighbours", "f
 OTHERS_HAD_REACH = 2
 # "the lady across the road", "the people next door"
 ACROSS_PLACES = frozenset({"road", "street", "way", "hall", "lane"})
+# "the pub down the road", "the house across the street"
+ACROSS_WORDS = frozenset({"across", "down", "up"})
 OTHER_HOME_REACH = 8
 FIRST_PERSON = frozenset({"our", "ours", "my", "mine", "we", "us", "i", "im", "ive", "weve"})
 OTHERS_TROUBLE_VERBS = frozenset({"had", "has", "have", "got"})
@@ -123,7 +126,7 @@ INTERMITTENT_WORDS = frozenset({"sometimes", "occasionally", "occasional", "inte
 # first and third word: "now and then", "once in a while", "every so often", "time to time"
 INTERMITTENT_PAIRS = frozenset({("now", "then"), ("in", "while"), ("every", "often"),
                                 ("time", "time"), ("every", "while"), ("on", "off"),
-                                ("in", "storms"), ("in", "rain")})
+                                ("in", "storms"), ("in", "rain"), ("all", "time")})
 # "the gutter overflows when it rains": trouble the weather brings, not one happening now
 WEATHER_WHEN = frozenset({"when", "whenever", "everytime"})
 WEATHER = frozenset({"rains", "pours", "storms", "snows", "thaws", "lashes", "lashing",
@@ -142,7 +145,8 @@ DETECTOR_WORDS = frozenset({"alarm", "alarms", "detector", "detectors", "monitor
 FITTING_WORDS = frozenset({"install", "installed", "installing", "replace", "replaced",
                            "replacing", "add", "adding", "new", "old", "upgrade", "upgrading",
                            "inspect", "inspected", "hardwired", "hardwire", "mount", "put",
-                           "more", "extra", "additional"})
+                           "more", "extra", "additional", "fitted", "fit", "fitting", "wired",
+                           "check", "checked", "test", "tested", "testing", "move", "moving"})
 # ... unless it is sounding or reading high now
 SOUNDING_WORDS = frozenset({"off", "going", "sounding", "blaring", "screaming", "ringing",
                             "reads", "reading", "says", "high", "levels"})
@@ -177,7 +181,8 @@ def urgent_standing(tokens: Sequence[str], clauses: Sequence[int], span: tuple[i
     if (_detector_wants_battery(tokens, span) or _detector_being_fitted(tokens, span)
             or _stopped_a_habit(tokens, last)):
         return UrgentStanding.STALE
-    if not hazard and _another_households(tokens, clauses, span):
+    # a fire next door may spread to us; one it "had" is over
+    if (not hazard or "had" in tokens[:span[0]]) and _another_households(tokens, clauses, span):
         return UrgentStanding.STALE
     if _is_active(tokens, span, category_keys, keys):
         return UrgentStanding.ACTIVE
@@ -237,7 +242,7 @@ def _is_active(tokens: Sequence[str], span: tuple[int, int], category_keys: Coll
 
 def _brings_a_wish(tokens: Sequence[str], index: int) -> bool:
     """"now we need ...", "now I'd like ...", "now want ...": the caller's plan, not the trouble."""
-    following = tokens[index + 1:index + 3]
+    following = [word for word in tokens[index + 1:index + 4] if word != "just"][:2]
     if following[:1] and following[0] in WISHES:
         return True
     if len(following) == 2 and following[0] in WISHERS and following[1] in WISHES:
@@ -256,8 +261,8 @@ def _someone_elses(tokens: Sequence[str], clauses: Sequence[int], span: tuple[in
             continue
         if _had_trouble(tokens[index + 1:index + 2 + OTHERS_HAD_REACH]):
             return True
-        if not hazard and tokens[index + 1] in HOMES:
-            return True
+        if not hazard and (tokens[index + 1] in HOMES or index + 1 == first):
+            return True  # "my sister's house flooded", "my friend's boiler packed up"
     return False
 
 
@@ -285,7 +290,8 @@ def _names_another_household(tokens: Sequence[str], index: int) -> bool:
         return True
     if word == "door" and index and tokens[index - 1] == "next":
         return True  # "the people next door"
-    return word in ACROSS_PLACES and "across" in tokens[max(0, index - 2):index]
+    return word in ACROSS_PLACES and bool(
+        ACROSS_WORDS.intersection(tokens[max(0, index - 2):index]))
 
 
 def _had_trouble(following: Sequence[str]) -> bool:

@@ -25,7 +25,15 @@ EXPLAINED = (("turned", "out"), ("false", "alarm"), ("was", "nothing"),
              ("was", "just", "the"), ("was", "just", "a"), ("was", "only", "the"),
              ("was", "only", "a"), ("nothing", "to", "do", "with"), ("but", "it", "was", "the"),
              ("but", "it", "was", "just"), ("not", "the", "electrics"), ("not", "the", "wiring"),
-             ("no", "problem", "with"), ("nothing", "wrong", "with"))
+             ("no", "problem", "with"), ("nothing", "wrong", "with"), ("ours", "isnt"),
+             ("ours", "wasnt"), ("its", "come", "back", "on"), ("came", "back", "on"),
+             ("working", "again"), ("still", "works"))
+# "the roof, not leaking or anything": the match's last word negated in a clause of its own
+NEGATED_INSIDE = frozenset({"not", "no", "isnt", "wasnt", "never"})
+# "I burnt the dinner, that's the smoke alarm": a detector sounding at the kitchen
+DETECTORS = frozenset({"alarm", "alarms", "detector", "detectors"})
+KITCHEN_CAUSES = frozenset({"toast", "dinner", "cooking", "cooked", "straighteners", "bacon",
+                            "frying", "background", "testing", "steam"})
 NOT_ABOUT = ("nothing", "to", "do", "with")
 # "sagging a bit", "leaking a little"
 SLIGHT_AFTER = (("a", "bit"), ("a", "little"), ("a", "tad"), ("slightly",), ("a", "touch"))
@@ -42,10 +50,19 @@ RUNS_ON = frozenset({"run", "runs", "running", "powered", "power", "works"})
 FLUE_WORDS = frozenset({"flue", "flues", "vent", "vents", "exhaust", "duct", "ducts",
                         "chimney"})
 HEATING_WORDS = frozenset({"heat", "heating", "heater", "heaters", "furnace", "boiler"})
+# "find out the boiler's old": "out" as a verb's particle
+OUT_PARTICLE_VERBS = frozenset({"find", "found", "finding", "figure", "figured", "work", "worked",
+                                "sort", "sorted", "check", "checked", "point", "pointed"})
+LOSING = frozenset({"lose", "losing", "lost", "loses"})
 
 
-def explained_away(tokens: Sequence[str], span: tuple[int, int]) -> bool:
-    first = span[0]
+def explained_away(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]) -> bool:
+    first, last = span
+    if (last > first and tokens[last - 1] in NEGATED_INSIDE
+            and clauses[last - 1] != clauses[first]):
+        return True
+    if DETECTORS.intersection(tokens[first:last + 2]) and KITCHEN_CAUSES.intersection(tokens):
+        return True
     for index in range(first + 1, len(tokens)):
         if any(tuple(tokens[index:index + len(cue)]) == cue for cue in EXPLAINED):
             return True
@@ -73,6 +90,11 @@ def not_an_outage(tokens: Sequence[str], span: tuple[int, int]) -> bool:
         return False
     if FLUE_WORDS.intersection(matched):
         return True
+    for index in range(first, last + 1):
+        if tokens[index] == "out" and index and tokens[index - 1] in OUT_PARTICLE_VERBS:
+            return True
+        if tokens[index] in LOSING and tokens[index + 1:index + 2] == ["pressure"]:
+            return True  # "the boiler keeps losing pressure"
     before = tokens[max(0, first - SWITCH_REACH):first]
     if "off" in matched and SWITCHES.intersection([*before, *matched]):
         return True

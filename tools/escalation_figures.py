@@ -39,7 +39,17 @@ FIRE_COMPOUNDS = frozenset({"truck", "trucks", "engine", "engines", "drill", "dr
                             "safety", "code", "extinguisher", "extinguishers", "exit", "chief",
                             "service", "off", "away", "over"})
 # "a wood fire in the lounge", "the open fire": a fireplace burning as it should
-FIREPLACE_KINDS = frozenset({"wood", "log", "coal", "open", "real"})
+FIREPLACE_KINDS = frozenset({"wood", "log", "coal", "open", "real", "electric"})
+# "I was on fire in the quiz", "my daughter's on fire at work": a person doing well
+PEOPLE_ON_FIRE = frozenset({"i", "im", "shes", "hes", "she", "he", "we", "youre", "theyre",
+                            "team", "daughter", "daughters", "son", "sons", "husband",
+                            "husbands", "wife", "wifes", "kids"})
+DOING_WELL_AFTER = frozenset({"at", "in", "lately", "this", "these", "today", "tonight"})
+# "I got a shock when I saw how old the wiring is": a surprise
+PERCEIVED = frozenset({"saw", "seen", "see", "heard", "hear", "found", "find", "realised",
+                       "realized", "read", "learned", "learnt", "noticed", "discovered"})
+SURPRISE_REACH = 4
+FLOODED_WHOM = frozenset({"me", "us", "him", "her", "them"})
 HEATER_WORDS = frozenset({"heater", "heaters"})
 FLOOD_WORDS = frozenset({"flood", "floods", "flooded", "flooding"})
 # "a flood of emails", "flooded with work": many things arriving, not water
@@ -67,7 +77,10 @@ LIVE_CURRENT = frozenset({"wire", "wires", "wiring", "circuit", "circuits", "cur
                           "electric", "electrics", "cable", "cables"})
 # "I don't mind talking to a bot", "I'm happy with the bot": content with the AI
 CONTENT_PAIRS = frozenset({("dont", "mind"), ("happy", "with"), ("thats", "fine"),
-                           ("is", "fine"), ("no", "problem"), ("dont", "care")})
+                           ("is", "fine"), ("no", "problem"), ("dont", "care"), ("very", "good"),
+                           ("fine", "talking"), ("fine", "with"), ("good", "for")})
+# "a real person answered last time": told of
+ANSWERED = frozenset({"answered", "picked"})
 CONTENT_WORDS = frozenset({"natural", "quicker", "impressive", "easier"})
 
 TIME_WORDS = frozenset({"afternoon", "morning", "evening", "day", "days", "hour", "hours",
@@ -93,9 +106,21 @@ def figure_of_speech(tokens: Sequence[str], span: tuple[int, int]) -> bool:
                 return True
             if index and tokens[index - 1] in FIREPLACE_KINDS:
                 return True
-        if (word in FLOOD_WORDS and following[:1] and following[0] in FLOOD_OF
-                and NOT_WATER.intersection(tokens[index + 2:index + 4])):
+            if (index and tokens[index - 1] == "on" and following[:1]
+                    and following[0] in DOING_WELL_AFTER
+                    and PEOPLE_ON_FIRE.intersection(tokens[max(0, index - 4):index - 1])):
+                return True
+        if word in {"shock", "shocked"} and PERCEIVED.intersection(
+                tokens[index + 1:index + 1 + SURPRISE_REACH]):
             return True
+        if word == "sparks" and following[:1] == ["flew"] and following[1:] != ["out"]:
+            return True  # "sparks flew at the wedding"
+        if word in FLOOD_WORDS:
+            skip = 1 if following[:1] and following[0] in FLOODED_WHOM else 0  # "flooding me with"
+            at = index + 1 + skip
+            if (tokens[at:at + 1] and tokens[at] in FLOOD_OF
+                    and NOT_WATER.intersection(tokens[at + 1:at + 3])):
+                return True
     return False
 
 
@@ -109,6 +134,8 @@ def not_a_request(tokens: Sequence[str], span: tuple[int, int]) -> bool:
         if tokens[index] == "live" and LIVE_CURRENT.intersection(tokens[index + 1:index + 3]):
             return True
     if ROBOT_WORDS.intersection(matched) and _content_with_the_ai(tokens):
+        return True
+    if tokens[last + 1:last + 2] and tokens[last + 1] in ANSWERED:
         return True
     if first == last and tokens[first] in ROLES:
         return _own_role(tokens, first) or _role_did_something(tokens, first)
@@ -187,7 +214,7 @@ def asks_for_someone(tokens: Sequence[str], clauses: Sequence[int],
         if word == "is":
             end = _person_end(tokens, names, following, pronouns=True)
             if (end is not None and end < len(tokens) and tokens[end] in PRESENT_HERE
-                    and _closes_clause(clauses, end)):
+                    and _closes_clause(clauses, end, tokens)):
                 return index, end  # "is he there yet" waits for a visit
         elif word in TALK_NOW and tokens[following] in {"to", "with"}:
             end = _person_end(tokens, names, following + 1)
@@ -227,5 +254,11 @@ def _person_end(tokens: Sequence[str], names: Sequence[bool], at: int, *,
     return end
 
 
-def _closes_clause(clauses: Sequence[int], at: int) -> bool:
+# "is Steve there, mate": a word that only addresses the AI
+VOCATIVES = frozenset({"mate", "please", "love", "pal", "buddy", "then", "today", "now"})
+
+
+def _closes_clause(clauses: Sequence[int], at: int, tokens: Sequence[str] = ()) -> bool:
+    if tokens and at + 1 < len(tokens) and tokens[at + 1] in VOCATIVES:
+        at += 1
     return at + 1 == len(clauses) or clauses[at + 1] != clauses[at]

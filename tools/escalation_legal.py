@@ -22,7 +22,9 @@ OUR_PEOPLE = frozenset({"guy", "guys", "tech", "techs", "technician", "technicia
                         "worker", "workers", "crew", "team", "man", "men", "people",
                         "employee", "employees", "contractor", "company", "handyman",
                         "helper", "roofer", "painter", "bloke", "blokes", "fella", "carpenter",
-                        "driver", "drivers", "lads", "fitter", "fitters", "builder", "builders"})
+                        "driver", "drivers", "lads", "fitter", "fitters", "builder", "builders",
+                        "plasterer", "plasterers", "tiler", "tilers", "decorator", "joiner",
+                        "sparky", "sparkie", "tradie", "tradies", "apprentice", "labourer"})
 # a trade named with "the" is a contractor for a home-services line; "the guy" is anybody
 TRADES = frozenset({"tech", "technician", "plumber", "electrician", "installer", "crew",
                     "worker", "workers", "handyman", "roofer", "contractor"})
@@ -51,6 +53,17 @@ BLAME_RULE = "damage blamed on us"
 # "Sue" is also a name; "sued" and "suing" are not
 LAWSUIT_FORMS = frozenset({"sued", "suing"})
 LAWSUIT_RULE = "sued or suing"
+LAWYERS = frozenset({"lawyer", "lawyers", "attorney", "attorneys", "solicitor", "solicitors",
+                     "barrister", "barristers"})
+# what a lawyer in a legal matter does; any of these keeps the match
+LEGAL_ACTS = frozenset({"sue", "suing", "sued", "court", "courts", "liable", "liability",
+                        "claim", "negligence", "damages", "compensation", "advised", "advice",
+                        "letter", "action", "proceedings", "contract", "breach", "refund",
+                        "warranty", "responsible", "fault", "contact", "contacting", "touch",
+                        "writing", "dispute", "case", "deal", "dealing", "handling"})
+# "my lawyer friend recommended you", "my solicitor's holding the keys", "he found your website"
+LAWYER_DID = frozenset({"recommended", "found", "holding", "gave", "referred"})
+LAWYER_DID_REACH = 6
 
 
 def damage_blamed_on_us(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
@@ -83,11 +96,27 @@ def _blamed_damage(tokens: Sequence[str], clauses: Sequence[int], agent: int) ->
             continue
         if (word in DAMAGED or (word in HOLE_VERBS and {"hole", "holes"}.intersection(following))
                 or (word in THROUGH_VERBS and following[:1] in (["through"], ["into"]))
-                or (word in LEFT_OR_KNOCKED and LEFT_OR_KNOCKED[word] in following)):
+                or (word in LEFT_OR_KNOCKED and LEFT_OR_KNOCKED[word] in following)
+                or (word == "put" and {"foot", "knee"}.intersection(following)
+                    and "through" in following)):
             return None if tokens[at - 1] in DETERMINERS else at
         if word in SERVICE_VERBS:
             continue
     return None
+
+
+def lawyer_told_of(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    """A legal match that is only a lawyer in the caller's life: the caller's job ("I'm a
+    solicitor, so my hours vary"), a "lawyer friend", or a lawyer who did something else
+    ("recommended you"), with no legal act in the turn ("my lawyer said you're liable" and "my
+    cousin's a lawyer" after a complaint still fire)."""
+    first, last = span
+    if not LAWYERS.intersection(tokens[first:last + 1]) or LEGAL_ACTS.intersection(tokens):
+        return False
+    before = tokens[max(0, first - 3):first]
+    own_job = before[-2:] in (["im", "a"], ["am", "a"]) or before == ["im", "a", "trainee"]
+    return bool(own_job or tokens[last + 1:last + 2] == ["friend"]
+                or LAWYER_DID.intersection(tokens[last + 1:last + 1 + LAWYER_DID_REACH]))
 
 
 def lawsuit_word(tokens: Sequence[str]) -> int | None:

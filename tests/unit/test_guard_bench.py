@@ -13,6 +13,7 @@ from benchmarks.guard_bench import (
     BLIND4_FILE,
     BLIND5_FILE,
     BLIND6_FILE,
+    BLIND7_FILE,
     BLIND_FILE,
     EVERYDAY_FILE,
     FRESH_FILE,
@@ -42,7 +43,7 @@ def test_the_shipped_set_has_enough_sentences_per_label_and_two_halves() -> None
                         (EVERYDAY_FILE, "everyday"), (BLIND_FILE, "everyday_blind"),
                         (BLIND2_FILE, "everyday_blind2"), (BLIND3_FILE, "everyday_blind3"),
                         (BLIND4_FILE, "everyday_blind4"), (BLIND5_FILE, "everyday_blind5"),
-                        (BLIND6_FILE, "everyday_blind6")):
+                        (BLIND6_FILE, "everyday_blind6"), (BLIND7_FILE, "everyday_blind7")):
         other = load_sentences(path, split=split)
         assert {s.label for s in other} == set(counts) and {s.split for s in other} == {split}
         assert not set(texts) & {s.text for s in other}
@@ -149,15 +150,24 @@ def test_the_fifth_blind_set_is_tuned_on_and_its_misses_are_listed(
     assert any(m["text"] in texts for m in bench_with_misses["misses"])
 
 
-def test_the_sixth_blind_set_meets_the_issues_counts_and_is_never_listed(
+def test_the_sixth_blind_set_is_tuned_on_and_its_misses_are_listed(
         bench_with_misses: dict[str, Any]) -> None:
-    """Never tuned on: `--show-misses` must not show its sentences to whoever tunes next."""
+    """Measured untouched five times in the ninth round, then tuned on in the tenth."""
     blind6 = load_sentences(BLIND6_FILE, split="everyday_blind6")
     _assert_issue_counts(blind6, 100, 200)
-    result = bench_with_misses
-    for key in ("everyday_blind6", "everyday_blind6_rules_only"):
-        assert set(result[key]) == {"urgent", "human_request", "legal", "pricing", "none"}
-    assert result["sentences"]["everyday_blind6"]["none"] == sum(
-        1 for s in blind6 if s.label == "none")
     texts = {s.text for s in blind6}
+    assert any(m["text"] in texts for m in bench_with_misses["misses"])
+
+
+def test_the_seventh_blind_set_meets_the_issues_counts_and_is_never_listed(
+        bench_with_misses: dict[str, Any]) -> None:
+    """Never tuned on: `--show-misses` must not show its sentences to whoever tunes next."""
+    blind7 = load_sentences(BLIND7_FILE, split="everyday_blind7")
+    _assert_issue_counts(blind7, 100, 200)
+    result = bench_with_misses
+    for key in ("everyday_blind7", "everyday_blind7_rules_only"):
+        assert set(result[key]) == {"urgent", "human_request", "legal", "pricing", "none"}
+    assert result["sentences"]["everyday_blind7"]["none"] == sum(
+        1 for s in blind7 if s.label == "none")
+    texts = {s.text for s in blind7}
     assert not [m for m in result["misses"] if m["text"] in texts]
