@@ -77,9 +77,9 @@ def test_the_seventh_rounds_playbook_triggers(text: str, category: str | None) -
 
 
 def test_a_playbook_ignore_also_holds_against_the_learned_model() -> None:
-    """"How much pressure": the playbook says it is not pricing; the model learned from examples
+    """"How much damage": the playbook says it is not pricing; the model learned from examples
     with "how much" in them does not get to overrule that."""
-    text = "how much pressure should it have"
+    text = "how much damage is there"
     model = WITH_MODEL._model
     assert model is not None
     learned = model.classify(text)
