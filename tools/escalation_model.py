@@ -14,9 +14,9 @@ and `[none]` headers, one sentence a line). From them the worker learns a small 
 - it fires only when the rules did not, and only when its most likely label is a category
   with probability at least that category's `FIRE_PROBABILITY`.
 
-Examples are plain sentences a business owner can read and add to. Training takes about two
-seconds for two thousand sentences, so the weights are cached in the user's cache folder, keyed
-by the examples' content and the training settings; a checked-out model is a few hundred KB.
+Examples are plain sentences a business owner can read and add to. Training takes about three
+seconds for nine thousand sentences, so the weights are cached in the user's cache folder, keyed
+by the examples' content and the training settings; a checked-out model is about 3 MB.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ FIRE_PROBABILITY: dict[str, float] = {
 EPOCHS = 300
 STEP = 25.0
 L2 = 1e-4
-MODEL_VERSION = 1  # bump when features or training change: old cached weights are ignored
+MODEL_VERSION = 2  # bump when features or training change: old cached weights are ignored
 
 
 class ExamplesError(ValueError):
@@ -131,18 +131,24 @@ class SentenceModel:
         if count == 0:
             return cls(vocabulary, weights, bias)
         flat = np.fromiter((i for row in rows for i in row), dtype=np.int64)
-        owner = np.repeat(np.arange(count), [len(row) for row in rows])
+        lengths = np.array([len(row) for row in rows])
+        owner = np.repeat(np.arange(count), lengths)
         truth = np.eye(classes)[[LABELS.index(e.label) for e in examples]]
+        # sums by segment (np.add.reduceat) rather than np.add.at, about 4x faster: each
+        # sentence's features are one run of `flat`, each feature's sentences one run of `order`
+        row_starts = (np.cumsum(lengths) - lengths)[lengths > 0]
+        order = np.argsort(flat, kind="stable")
+        feature_starts = np.searchsorted(flat[order], np.arange(len(vocabulary)))
+        owner_by_feature = owner[order]
         for _ in range(EPOCHS):
             logits = np.zeros((count, classes))
-            np.add.at(logits, owner, weights[flat])
+            logits[lengths > 0] = np.add.reduceat(weights[flat], row_starts, axis=0)
             logits += bias
             logits -= logits.max(axis=1, keepdims=True)
             probabilities = np.exp(logits)
             probabilities /= probabilities.sum(axis=1, keepdims=True)
             error = (probabilities - truth) / count
-            gradient = np.zeros_like(weights)
-            np.add.at(gradient, flat, error[owner])
+            gradient = np.add.reduceat(error[owner_by_feature], feature_starts, axis=0)
             weights -= STEP * (gradient + L2 * weights)
             bias -= STEP * error.sum(axis=0)
         return cls(vocabulary, weights.astype(np.float32), bias.astype(np.float32))
