@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_tools_fakes import example_playbook
-from tools.escalation import EscalationGuard
+from tests.unit.test_tools_fakes import rules_category, rules_only_guard
 from tools.escalation_legal import BLAME_RULE
 
 pytestmark = pytest.mark.unit
 
-RULES = EscalationGuard.from_playbook(example_playbook(), learned=False)
-
-
-def _category(text: str) -> str | None:
-    match = RULES.check(text)
-    return match.category if match is not None else None
+RULES = rules_only_guard()
+_category = rules_category
 
 
 @pytest.mark.parametrize(("text", "category"), [

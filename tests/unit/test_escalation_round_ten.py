@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_tools_fakes import example_playbook
-from tools.escalation import EscalationGuard
+from tests.unit.test_tools_fakes import rules_category
 
 pytestmark = pytest.mark.unit
 
-RULES = EscalationGuard.from_playbook(example_playbook(), learned=False)
-
-
-def _category(text: str) -> str | None:
-    match = RULES.check(text)
-    return match.category if match is not None else None
+_category = rules_category
 
 
 @pytest.mark.parametrize(("text", "category"), [

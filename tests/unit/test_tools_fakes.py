@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,6 +16,7 @@ from state.protocols import CallInfo
 from state.recorder import InMemoryCallRecorder
 from tools.booking import LocalBookingBackend
 from tools.context import EndReason, EscalationRequest, IntakeUserdata
+from tools.escalation import EscalationGuard
 from tools.playbook import Playbook, load_playbook
 
 EXAMPLE_PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "home_services.yaml"
@@ -24,6 +26,18 @@ CALL_START = datetime(2025, 3, 5, 4, 30, tzinfo=UTC)
 
 def example_playbook() -> Playbook:
     return load_playbook(EXAMPLE_PLAYBOOK)
+
+
+@cache
+def rules_only_guard() -> EscalationGuard:
+    """The example playbook's phrase rules without the learned model: what the guard rounds'
+    tests are about (the model has tests of its own)."""
+    return EscalationGuard.from_playbook(example_playbook(), learned=False)
+
+
+def rules_category(text: str) -> str | None:
+    match = rules_only_guard().check(text)
+    return match.category if match is not None else None
 
 
 def example_playbook_text() -> str:
