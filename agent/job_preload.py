@@ -3,13 +3,15 @@ freezes the garbage collector: every job process forks with the call's code and 
 already loaded and shares those pages copy-on-write, instead of importing and loading its own
 copy (`intake bench load` measures the difference per call).
 
-Only fork-safe work belongs here: imports, pure-Python tables and Silero's single-threaded
-ONNX session (`agent.process_vad`). No thread, event loop or socket.
+Only fork-safe work belongs here: imports, pure-Python tables, the guard model's numpy weights
+and Silero's single-threaded ONNX session (`agent.process_vad`). No thread, event loop or
+socket.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
 # the job's own modules, which import the rest of what a call runs (pydantic models, the
 # Realtime plugin's wire types, redis, asyncpg, phonenumbers, ...)
@@ -20,8 +22,11 @@ import agent.model_check
 import agent.tracing
 import agent.worker_duties  # noqa: F401
 import tools.spoken_dates  # noqa: F401
+from agent.config import load_settings
 from agent.process_vad import process_vad
 from agent.word_data import load_word_data
+from tools.escalation import EscalationGuard
+from tools.playbook import load_playbook
 
 
 def _preload() -> None:
@@ -31,6 +36,10 @@ def _preload() -> None:
     try:
         load_word_data()
         process_vad()
+        # the guard model learned from the playbook's examples (~3 MB of weights): the job's
+        # prewarm finds it in tools.escalation_model's process cache and shares its pages
+        settings = load_settings(production=os.environ.get("INTAKE_PRODUCTION") == "1")
+        EscalationGuard.from_playbook(load_playbook(settings.playbook_path))
     except Exception:
         logging.getLogger("intake.worker").warning("forkserver preload failed", exc_info=True)
 
