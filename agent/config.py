@@ -117,6 +117,15 @@ def _reasoning_effort() -> ReasoningEffort:
     return value  # type: ignore[return-value]
 
 
+# set by `intake start` (1) and `intake dev` (0) for the job processes they fork
+PRODUCTION_ENV = "INTAKE_PRODUCTION"
+
+
+def load_worker_settings() -> WorkerSettings:
+    """The settings a job process or the forkserver reads, strict as its worker was started."""
+    return load_settings(production=os.environ.get(PRODUCTION_ENV) == "1")
+
+
 def load_settings(*, production: bool) -> WorkerSettings:
     """Read and check settings. `production` is the `start` command: no local defaults."""
     livekit_url = _env("LIVEKIT_URL")

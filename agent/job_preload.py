@@ -11,7 +11,6 @@ socket.
 from __future__ import annotations
 
 import logging
-import os
 
 # the job's own modules, which import the rest of what a call runs (pydantic models, the
 # Realtime plugin's wire types, redis, asyncpg, phonenumbers, ...)
@@ -22,7 +21,7 @@ import agent.model_check
 import agent.tracing
 import agent.worker_duties  # noqa: F401
 import tools.spoken_dates  # noqa: F401
-from agent.config import load_settings
+from agent.config import load_worker_settings
 from agent.process_vad import process_vad
 from agent.word_data import load_word_data
 from tools.escalation import EscalationGuard
@@ -38,8 +37,7 @@ def _preload() -> None:
         process_vad()
         # the guard model learned from the playbook's examples (~3 MB of weights): the job's
         # prewarm finds it in tools.escalation_model's process cache and shares its pages
-        settings = load_settings(production=os.environ.get("INTAKE_PRODUCTION") == "1")
-        EscalationGuard.from_playbook(load_playbook(settings.playbook_path))
+        EscalationGuard.from_playbook(load_playbook(load_worker_settings().playbook_path))
     except Exception:
         logging.getLogger("intake.worker").warning("forkserver preload failed", exc_info=True)
 

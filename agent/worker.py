@@ -20,10 +20,12 @@ from agent.call_session import CallSession
 from agent.composition import prewarm_assets
 from agent.config import (
     DEFAULT_AGENT_NAME,
+    PRODUCTION_ENV,
     ConfigError,
     WorkerSettings,
     check_livekit_reachable,
     load_settings,
+    load_worker_settings,
 )
 from agent.fixed_lines import render_fixed_lines_at_start
 from agent.log_hygiene import install_url_credentials_filter
@@ -39,7 +41,6 @@ logger = logging.getLogger("intake.worker")
 # in the worker process and in every job process (each imports this module)
 install_url_credentials_filter()
 
-PRODUCTION_ENV = "INTAKE_PRODUCTION"
 # livekit-agents' forkserver would load its own local VAD and end-of-turn weights, which this
 # worker never uses (Silero VAD, the Realtime model's turn detection): ~35 MB left unloaded
 os.environ.setdefault("LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE", "0")
@@ -48,7 +49,7 @@ ASSETS_KEY = "intake_assets"
 
 def prewarm(proc: JobProcess) -> None:
     """Runs once per job process, before any call: everything slow happens here."""
-    settings = load_settings(production=os.environ.get(PRODUCTION_ENV) == "1")
+    settings = load_worker_settings()
     proc.userdata[ASSETS_KEY] = prewarm_assets(settings, process_vad())
     load_word_data()
     configure_tracing()
@@ -57,7 +58,7 @@ def prewarm(proc: JobProcess) -> None:
 async def render_fixed_lines() -> None:
     """The worker's main process, before it registers or starts a job process: every fixed
     line in the model's voice, into the cache the job processes read (`agent.fixed_lines`)."""
-    settings = load_settings(production=os.environ.get(PRODUCTION_ENV) == "1")
+    settings = load_worker_settings()
     await render_fixed_lines_at_start(settings)
 
 

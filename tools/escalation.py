@@ -52,13 +52,8 @@ from pathlib import Path
 import simplemma
 import snowballstemmer
 
-from tools.escalation_context import (
-    UrgentStanding,
-    talked_about,
-    urgent_standing,
-    wants_a_visit,
-)
-from tools.escalation_explained import explained_away, not_an_outage, played_down
+from tools.escalation_context import UrgentStanding, talked_about, urgent_standing, wants_a_visit
+from tools.escalation_explained import taken_back
 from tools.escalation_figures import (
     ASKS_FOR_SOMEONE,
     asks_for_someone,
@@ -283,8 +278,7 @@ class EscalationGuard:
             set_aside = False
             if category == "urgent":
                 standing = urgent_standing(tokens, clauses, span, rules.keys, keys)
-                set_aside = (figure_of_speech(tokens, span) or explained_away(tokens, clauses, span)
-                             or played_down(tokens, clauses, span) or not_an_outage(tokens, span)
+                set_aside = (figure_of_speech(tokens, span) or taken_back(tokens, clauses, span)
                              or standing is UrgentStanding.STALE or (
                                  standing is UrgentStanding.PLAIN
                                  and self._legal_cue(keys, where, tokens, clauses, fillers)))

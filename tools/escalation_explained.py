@@ -20,10 +20,12 @@ from collections.abc import Sequence
 
 from tools.escalation_context import HAZARD_WORDS
 
+# "nothing to do with the wiring": said before the sign, or after it
+NOT_ABOUT = ("nothing", "to", "do", "with")
 # what the sign turned out to be, said after it
 EXPLAINED = (("turned", "out"), ("false", "alarm"), ("was", "nothing"),
              ("was", "just", "the"), ("was", "just", "a"), ("was", "only", "the"),
-             ("was", "only", "a"), ("nothing", "to", "do", "with"), ("but", "it", "was", "the"),
+             ("was", "only", "a"), NOT_ABOUT, ("but", "it", "was", "the"),
              ("but", "it", "was", "just"), ("not", "the", "electrics"), ("not", "the", "wiring"),
              ("no", "problem", "with"), ("nothing", "wrong", "with"), ("ours", "isnt"),
              ("ours", "wasnt"), ("its", "come", "back", "on"), ("came", "back", "on"),
@@ -34,7 +36,6 @@ NEGATED_INSIDE = frozenset({"not", "no", "isnt", "wasnt", "never"})
 DETECTORS = frozenset({"alarm", "alarms", "detector", "detectors"})
 KITCHEN_CAUSES = frozenset({"toast", "dinner", "cooking", "cooked", "straighteners", "bacon",
                             "frying", "background", "testing", "steam"})
-NOT_ABOUT = ("nothing", "to", "do", "with")
 # "sagging a bit", "leaking a little"
 SLIGHT_AFTER = (("a", "bit"), ("a", "little"), ("a", "tad"), ("slightly",), ("a", "touch"))
 SLIGHT_AFTER_REACH = 2
@@ -56,6 +57,16 @@ OUT_PARTICLE_VERBS = frozenset({"find", "found", "finding", "figure", "figured",
 LOSING = frozenset({"lose", "losing", "lost", "loses"})
 
 
+def taken_back(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]) -> bool:
+    """The caller's own words take the urgent match back (any of the three rules above)."""
+    return (explained_away(tokens, clauses, span) or played_down(tokens, clauses, span)
+            or not_an_outage(tokens, span))
+
+
+def _cue_at(tokens: Sequence[str], index: int, cues: Sequence[tuple[str, ...]]) -> bool:
+    return any(tuple(tokens[index:index + len(cue)]) == cue for cue in cues)
+
+
 def explained_away(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]) -> bool:
     first, last = span
     if (last > first and tokens[last - 1] in NEGATED_INSIDE
@@ -63,11 +74,10 @@ def explained_away(tokens: Sequence[str], clauses: Sequence[int], span: tuple[in
         return True
     if DETECTORS.intersection(tokens[first:last + 2]) and KITCHEN_CAUSES.intersection(tokens):
         return True
-    for index in range(first + 1, len(tokens)):
-        if any(tuple(tokens[index:index + len(cue)]) == cue for cue in EXPLAINED):
-            return True
+    if any(_cue_at(tokens, index, EXPLAINED) for index in range(first + 1, len(tokens))):
+        return True
     # "nothing to do with the wiring, just burnt bread"
-    return any(tuple(tokens[at:at + len(NOT_ABOUT)]) == NOT_ABOUT
+    return any(_cue_at(tokens, at, (NOT_ABOUT,))
                for at in range(max(0, first - len(NOT_ABOUT) - 1), first))
 
 
@@ -78,7 +88,7 @@ def played_down(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, 
     for index in range(last + 1, min(len(tokens), last + 1 + SLIGHT_AFTER_REACH)):
         if clauses[index] != clauses[last]:
             break
-        if any(tuple(tokens[index:index + len(cue)]) == cue for cue in SLIGHT_AFTER):
+        if _cue_at(tokens, index, SLIGHT_AFTER):
             return True
     return bool(SLIGHT_BEFORE.intersection(tokens[max(0, first - 2):first]))
 
