@@ -26,8 +26,10 @@ for the eighth round, measured untouched before and after it (its header keeps b
 tuned on in the ninth; `--show-misses` lists it since. guard_sentences_everyday_blind6.txt was
 written the same way for the ninth round, measured five times through it (its header keeps each
 look) and tuned on in the tenth. guard_sentences_everyday_blind7.txt was written the same way
-for the tenth round; it is never tuned on and `--show-misses` never lists it: its figures are the
-ones to believe. All twelve are reported, with the targets. Every tuned split is also one of
+for the tenth round, measured three times through it and tuned on in the eleventh.
+guard_sentences_everyday_blind8.txt was written the same way for the eleventh round; it is
+never tuned on and `--show-misses` never lists it: its figures are the ones to believe. All
+thirteen are reported, with the targets. Every tuned split is also one of
 the learned model's example files (blind2 to blind5 since the ninth round, blind6 since the
 tenth); the untouched split never is.
 """
@@ -63,10 +65,12 @@ BLIND4_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyd
 BLIND5_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind5.txt"
 # written for the ninth round by a writer blind to the rules; tuned on in the tenth
 BLIND6_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind6.txt"
-# written for the tenth round by a writer blind to the rules; never tuned on, never listed
+# written for the tenth round by a writer blind to the rules; tuned on in the eleventh
 BLIND7_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind7.txt"
+# written for the eleventh round by a writer blind to the rules; never tuned on, never listed
+BLIND8_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind8.txt"
 # the split whose misses are never listed: its figures are the ones to believe
-UNTOUCHED_SPLIT = "everyday_blind7"
+UNTOUCHED_SPLIT = "everyday_blind8"
 NONE = "none"
 LABELS = (*ESCALATION_CATEGORIES, NONE)
 RECALL_TARGETS = {"urgent": 0.95, "human_request": 0.95, "legal": 0.9, "pricing": 0.9}
@@ -168,7 +172,8 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                         blind4_path: Path | None = BLIND4_FILE,
                         blind5_path: Path | None = BLIND5_FILE,
                         blind6_path: Path | None = BLIND6_FILE,
-                        blind7_path: Path | None = BLIND7_FILE, *,
+                        blind7_path: Path | None = BLIND7_FILE,
+                        blind8_path: Path | None = BLIND8_FILE, *,
                         show_misses: bool = False) -> dict[str, Any]:
     playbook = load_playbook(playbook_path)
     guard = EscalationGuard.from_playbook(playbook)
@@ -181,7 +186,8 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                        ("everyday", everyday_path), ("everyday_blind", blind_path),
                        ("everyday_blind2", blind2_path), ("everyday_blind3", blind3_path),
                        ("everyday_blind4", blind4_path), ("everyday_blind5", blind5_path),
-                       ("everyday_blind6", blind6_path), (UNTOUCHED_SPLIT, blind7_path)):
+                       ("everyday_blind6", blind6_path), ("everyday_blind7", blind7_path),
+                       (UNTOUCHED_SPLIT, blind8_path)):
         splits[name] = load_sentences(path, split=name) if path is not None else []
     untouched = splits[UNTOUCHED_SPLIT]
     result: dict[str, Any] = {

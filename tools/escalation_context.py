@@ -72,10 +72,10 @@ YEAR_ENDS = frozenset({"ten", "eleven", "twelve", "thirteen", "fourteen", "fifte
 STALE_AFTER_LAST = frozenset({"week", "month", "year", "winter", "spring", "summer", "fall",
                               "autumn", "time", "weekend", "christmas", "season", "house",
                               "place", "home"})
-STALE_BEFORE_AGO = frozenset({"week", "weeks", "month", "months", "year", "years", "while",
+STALE_BEFORE_AGO = frozenset({"week", "weeks", "month", "months", "year", "years", "while", "ages",
                               "decade", "decades", "winters", "summers", "springs", "autumns"})
 STALE_PAIRS = frozenset({("a", "while"), ("while", "back"), ("back", "in"), ("in", "past"),
-                         ("used", "to"), ("years", "back"), ("months", "back"),
+                         ("used", "to"), ("years", "back"), ("months", "back"), ("ages", "back"),
                          ("fine", "now"), ("fine", "since"), ("been", "fine"), ("dry", "since"),
                          ("ok", "now"), ("okay", "now"), ("taken", "care"), ("all", "good"),
                          ("for", "years"), ("for", "months"), ("back", "then"),
@@ -87,9 +87,10 @@ STALE_PAIRS = frozenset({("a", "while"), ("while", "back"), ("back", "in"), ("in
 # "an old water stain", "old water damage": marks left by trouble long gone
 OLD_MARKS = frozenset({"stain", "stains", "staining", "stained", "damage", "leak"})
 # "now we need the drywall patched": the "now" brings in a wish, not the trouble
-WISHERS = frozenset({"i", "we", "id", "wed", "im"})
+WISHERS = frozenset({"i", "we", "id", "wed", "im", "were", "theyre"})
+# "now we're selling": the caller's plan for the house is a wish too
 WISHES = frozenset({"want", "wants", "need", "needs", "like", "wanna", "would", "thinking",
-                    "planning", "looking"})
+                    "planning", "looking", "selling", "moving", "buying"})
 # "we just want to finish it now": a "now" that closes the caller's wish; a "like" this far back
 # is mostly a filler ("it's like pouring now"); "we're redoing the floor now" is the work
 WISHES_BEFORE_NOW = (WISHES - {"like"}) | {"redoing", "replacing", "renovating", "redecorating"}
@@ -134,7 +135,8 @@ WEATHER = frozenset({"rains", "pours", "storms", "snows", "thaws", "lashes", "la
 WEATHER_REACH = 3
 HAZARD_WORDS = frozenset({"fire", "flames", "flame", "smoke", "smoking", "spark", "sparks",
                           "sparking", "gas", "shock", "shocked", "zapped", "burning", "burnt",
-                          "electrocuted", "monoxide", "co", "hurt", "injured", "bleeding"})
+                          "electrocuted", "monoxide", "co", "hurt", "injured", "bleeding",
+                          "flash"})
 # a detector asking for a battery is maintenance, not an alarm
 MAINTENANCE_WORDS = frozenset({"battery", "batteries", "chirp", "chirps", "chirping",
                                "chirped", "chirpy", "expiry", "expired", "expires",
@@ -217,8 +219,8 @@ def _is_active(tokens: Sequence[str], span: tuple[int, int], category_keys: Coll
         before = tokens[max(0, index - 3):index]
         if word == "still" and tokens[index + 1:index + 2] in (["under"], ["covered"]):
             continue  # "it's still under warranty": the cover lasts, not the trouble
-        if word == "again" and HYPOTHETICAL.intersection(before):
-            continue  # "before it happens again"
+        if word == "again" and (HYPOTHETICAL | NEGATIONS).intersection(before):
+            continue  # "before it happens again", "so it doesn't happen again"
         if word in ACTIVE_WORDS and not (word == "now" and (
                 (index and tokens[index - 1] in SETTLED | RESOLVED_VERBS)
                 or _brings_a_wish(tokens, index)

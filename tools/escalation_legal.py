@@ -60,10 +60,17 @@ LEGAL_ACTS = frozenset({"sue", "suing", "sued", "court", "courts", "liable", "li
                         "claim", "negligence", "damages", "compensation", "advised", "advice",
                         "letter", "action", "proceedings", "contract", "breach", "refund",
                         "warranty", "responsible", "fault", "contact", "contacting", "touch",
-                        "writing", "dispute", "case", "deal", "dealing", "handling"})
+                        "writing", "dispute", "case", "deal", "dealing", "handling",
+                        "leg"})  # "you haven't a leg to stand on"
 # "my lawyer friend recommended you", "my solicitor's holding the keys", "he found your website"
 LAWYER_DID = frozenset({"recommended", "found", "holding", "gave", "referred"})
 LAWYER_DID_REACH = 6
+# "<someone>'s a lawyer" once apostrophes are gone: a job in the family, not a threat (a turn
+# with a legal act in it, "my cousin's a lawyer and says you're liable", still fires)
+WHOSE_JOB = frozenset({"hes", "shes", "daughters", "sons", "husbands", "wifes", "partners",
+                       "dads", "mums", "moms", "mothers", "fathers", "sisters", "brothers",
+                       "friends", "neighbours", "neighbors", "lodgers", "tenants", "flatmates",
+                       "roommates", "grandsons", "granddaughters", "nieces", "nephews"})
 
 
 def damage_blamed_on_us(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
@@ -107,15 +114,22 @@ def _blamed_damage(tokens: Sequence[str], clauses: Sequence[int], agent: int) ->
 
 def lawyer_told_of(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     """A legal match that is only a lawyer in the caller's life: the caller's job ("I'm a
-    solicitor, so my hours vary"), a "lawyer friend", or a lawyer who did something else
-    ("recommended you"), with no legal act in the turn ("my lawyer said you're liable" and "my
-    cousin's a lawyer" after a complaint still fire)."""
+    solicitor, so my hours vary", "a lawyer myself"), a family member's ("my daughter's a
+    solicitor"), the caller's workplace ("calling from the solicitors' office"), a "lawyer
+    friend", or a lawyer who did something else ("recommended you"), with no legal act in the
+    turn ("my lawyer said you're liable" and "my cousin's a lawyer, you're liable" still fire)."""
     first, last = span
     if not LAWYERS.intersection(tokens[first:last + 1]) or LEGAL_ACTS.intersection(tokens):
         return False
     before = tokens[max(0, first - 3):first]
+    following = tokens[last + 1:last + 2]
     own_job = before[-2:] in (["im", "a"], ["am", "a"]) or before == ["im", "a", "trainee"]
-    return bool(own_job or tokens[last + 1:last + 2] == ["friend"]
+    # "my daughter's a solicitor", "my husband's an attorney", "I'm a lawyer myself"
+    someones_job = (before[-1:] in (["a"], ["an"]) and before[-2:-1] != []
+                    and before[-2] in WHOSE_JOB)
+    # "I'm calling from the solicitors' office"
+    workplace = "from" in before and following in (["office"], ["firm"], ["practice"])
+    return bool(own_job or someones_job or workplace or following in (["friend"], ["myself"])
                 or LAWYER_DID.intersection(tokens[last + 1:last + 1 + LAWYER_DID_REACH]))
 
 

@@ -14,6 +14,7 @@ from benchmarks.guard_bench import (
     BLIND5_FILE,
     BLIND6_FILE,
     BLIND7_FILE,
+    BLIND8_FILE,
     BLIND_FILE,
     EVERYDAY_FILE,
     FRESH_FILE,
@@ -44,7 +45,8 @@ def test_the_shipped_set_has_enough_sentences_per_label_and_two_halves() -> None
                         (EVERYDAY_FILE, "everyday"), (BLIND_FILE, "everyday_blind"),
                         (BLIND2_FILE, "everyday_blind2"), (BLIND3_FILE, "everyday_blind3"),
                         (BLIND4_FILE, "everyday_blind4"), (BLIND5_FILE, "everyday_blind5"),
-                        (BLIND6_FILE, "everyday_blind6"), (BLIND7_FILE, "everyday_blind7")):
+                        (BLIND6_FILE, "everyday_blind6"), (BLIND7_FILE, "everyday_blind7"),
+                        (BLIND8_FILE, "everyday_blind8")):
         other = load_sentences(path, split=split)
         assert {s.label for s in other} == set(counts) and {s.split for s in other} == {split}
         assert not set(texts) & {s.text for s in other}
@@ -120,6 +122,7 @@ def test_the_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
     (BLIND4_FILE, "everyday_blind4"),  # tuned on in round eight
     (BLIND5_FILE, "everyday_blind5"),  # measured before and after round eight, tuned in nine
     (BLIND6_FILE, "everyday_blind6"),  # measured five times in round nine, tuned in ten
+    (BLIND7_FILE, "everyday_blind7"),  # measured three times in round ten, tuned in eleven
 ])
 def test_a_tuned_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
         bench_with_misses: dict[str, Any], path: Path, split: str) -> None:
@@ -136,15 +139,16 @@ def test_a_tuned_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
     assert sum(1 for m in listed if m["label"] == "none") == wrong_none
 
 
-def test_the_seventh_blind_set_meets_the_issues_counts_and_is_never_listed(
+def test_the_eighth_blind_set_meets_the_issues_counts_and_is_never_listed(
         bench_with_misses: dict[str, Any]) -> None:
     """Never tuned on: `--show-misses` must not show its sentences to whoever tunes next."""
-    blind7 = load_sentences(BLIND7_FILE, split="everyday_blind7")
-    _assert_issue_counts(blind7, 100, 200)
+    blind8 = load_sentences(BLIND8_FILE, split="everyday_blind8")
+    _assert_issue_counts(blind8, 100, 200)
     result = bench_with_misses
-    for key in ("everyday_blind7", "everyday_blind7_rules_only"):
+    assert UNTOUCHED_SPLIT == "everyday_blind8"
+    for key in ("everyday_blind8", "everyday_blind8_rules_only"):
         assert set(result[key]) == {"urgent", "human_request", "legal", "pricing", "none"}
-    assert result["sentences"]["everyday_blind7"]["none"] == sum(
-        1 for s in blind7 if s.label == "none")
-    texts = {s.text for s in blind7}
+    assert result["sentences"]["everyday_blind8"]["none"] == sum(
+        1 for s in blind8 if s.label == "none")
+    texts = {s.text for s in blind8}
     assert not [m for m in result["misses"] if m["text"] in texts]
