@@ -23,6 +23,7 @@ from agent.assets import (
     SipControlFactory,
     greeting_text,
     prerendered_frames,
+    prewarm_line_texts,
 )
 from agent.call_metrics import MeteredCallRecorder
 from agent.config import WorkerSettings, booking_backend_for
@@ -71,8 +72,7 @@ def prewarm_assets(settings: WorkerSettings, vad_model: vad.VAD) -> PrewarmedAss
     # loads the lemmatizer's dictionary (~0.1 s) here rather than in the first call's set-up
     EscalationGuard.from_playbook(playbook)
     text = greeting_text(playbook)
-    _log_fixed_line_voice(settings, [text, APOLOGY_TEXT, playbook.transfer.hold_message,
-                                     *(trigger.say for trigger in playbook.escalation.values())])
+    _log_fixed_line_voice(settings, prewarm_line_texts(playbook))
     return PrewarmedAssets(
         settings=settings,
         vad=vad_model,

@@ -3,9 +3,9 @@ freezes the garbage collector: every job process forks with the call's code and 
 already loaded and shares those pages copy-on-write, instead of importing and loading its own
 copy (`intake bench load` measures the difference per call).
 
-Only fork-safe work belongs here: imports, pure-Python tables, the guard model's numpy weights
-and Silero's single-threaded ONNX session (`agent.process_vad`). No thread, event loop or
-socket.
+Only fork-safe work belongs here: imports, pure-Python tables, the guard model's numpy weights,
+the fixed lines' audio frames (plain Python objects until played) and Silero's single-threaded
+ONNX session (`agent.process_vad`). No thread, event loop or socket.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import agent.model_check
 import agent.tracing
 import agent.worker_duties  # noqa: F401
 import tools.spoken_dates  # noqa: F401
+from agent.assets import prerendered_frames, prewarm_line_texts
 from agent.config import load_worker_settings
 from agent.process_vad import process_vad
 from agent.word_data import load_word_data
@@ -37,7 +38,13 @@ def _preload() -> None:
         process_vad()
         # the guard model learned from the playbook's examples (~3 MB of weights): the job's
         # prewarm finds it in tools.escalation_model's process cache and shares its pages
-        EscalationGuard.from_playbook(load_playbook(load_worker_settings().playbook_path))
+        settings = load_worker_settings()
+        playbook = load_playbook(settings.playbook_path)
+        EscalationGuard.from_playbook(playbook)
+        # the lines every call's prewarm plays from (~2 MB of frames), read from the voice
+        # cache the worker's main process filled before this forkserver started
+        for text in prewarm_line_texts(playbook):
+            prerendered_frames(text, settings)
     except Exception:
         logging.getLogger("intake.worker").warning("forkserver preload failed", exc_info=True)
 
