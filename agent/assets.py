@@ -57,6 +57,8 @@ class PrewarmedAssets:
     hold_chime_frames: list[rtc.AudioFrame] = field(default_factory=hold_chime)
     # each escalation category's `say` line, by its text: the guard's line needs no model
     escalation_frames: dict[str, list[rtc.AudioFrame]] = field(default_factory=dict)
+    # the playbook's goodbye (`call_limits.goodbye`): ending a call needs no model reply
+    goodbye_frames: list[rtc.AudioFrame] = field(default_factory=list)
 
 
 def greeting_text(playbook: Playbook) -> str:
@@ -88,4 +90,5 @@ def prerendered_frames(text: str, settings: WorkerSettings) -> list[rtc.AudioFra
 def prewarm_line_texts(playbook: Playbook) -> list[str]:
     """The fixed lines every job process prepares before a call (`agent.composition`)."""
     return [greeting_text(playbook), APOLOGY_TEXT, playbook.transfer.hold_message,
+            playbook.call_limits.goodbye,
             *(trigger.say for trigger in playbook.escalation.values())]

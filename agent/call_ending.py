@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from livekit import api
+from livekit.agents.voice import SpeechHandle
 
 from agent.assets import APOLOGY_TEXT
 from agent.call_recording import close_call_recording
@@ -20,6 +21,7 @@ from tools.context import EndReason
 logger = logging.getLogger("intake.call")
 
 APOLOGY_TIMEOUT_S = 15.0
+GOODBYE_TIMEOUT_S = 15.0
 # after its goodbye the agent waits this long for the caller to hang up, then hangs up itself:
 # the goodbye's last syllable is still in flight (~60-100 ms through livekit, Opus and the
 # caller's jitter buffer); 2 s of dead air after "goodbye" made callers wonder if we were there
@@ -33,10 +35,46 @@ class CallEnding:
         self._apologised = False
         self._finishing: asyncio.Future[None] | None = None
 
-    async def end_call(self, reason: EndReason) -> None:
-        """Called from the end_call tool, before the goodbye is spoken: hang up after it."""
+    async def end_call(self, reason: EndReason) -> bool:
+        """Called from the end_call tool: hang up after the goodbye. A closing the model is
+        speaking in the same reply is the goodbye; otherwise the playbook's, pre-rendered in
+        the model's voice, plays now. True when either happens: then no model reply follows,
+        which would cost a second round trip to the model before the caller hears anything."""
         self._rt.record(STATUS, {"status": "ending", "reason": reason})
-        self._rt.spawn(self.hang_up_after_goodbye(str(reason)), "intake-hangup")
+        session = self._rt.session
+        if session is not None and session.agent_state == "speaking":
+            self._rt.spawn(self.hang_up_after_goodbye(str(reason)), "intake-hangup")
+            return True
+        goodbye = self._say_goodbye()
+        if goodbye is None:
+            self._rt.spawn(self.hang_up_after_goodbye(str(reason)), "intake-hangup")
+            return False
+        self._rt.spawn(self._hang_up_after(goodbye, str(reason)), "intake-hangup")
+        return True
+
+    def _say_goodbye(self) -> SpeechHandle | None:
+        """The playbook's goodbye, pre-rendered; not interruptible, so a caller's "bye" over it
+        does not cut it. None when there is no audio for it or no session."""
+        session, frames = self._rt.session, self._rt.assets.goodbye_frames
+        if session is None or not frames:
+            return None
+
+        async def audio() -> Any:
+            for frame in frames:
+                yield frame
+
+        try:
+            return session.say(self._rt.playbook.call_limits.goodbye, audio=audio(),
+                               allow_interruptions=False)
+        except RuntimeError:
+            logger.warning("could not play the goodbye", extra=self._rt.log)
+            return None
+
+    async def _hang_up_after(self, goodbye: SpeechHandle, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(goodbye.wait_for_playout(), GOODBYE_TIMEOUT_S)
+        await self.until_caller_left(CALLER_HANGS_UP_FIRST_S)
+        await self.hang_up(reason)
 
     async def hang_up_after_goodbye(self, reason: str) -> None:
         await self.until_agent_has_spoken(start_within=8.0, finish_within=30.0)
@@ -70,6 +108,10 @@ class CallEnding:
             return
         with contextlib.suppress(RuntimeError):
             session.interrupt()
+        goodbye = self._say_goodbye()
+        if goodbye is not None:
+            await self._hang_up_after(goodbye, reason)
+            return
         session.generate_reply(instructions=(
             f"Say exactly this and nothing else: {self._rt.playbook.call_limits.goodbye}"))
         await self.hang_up_after_goodbye(reason)

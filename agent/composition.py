@@ -83,6 +83,7 @@ def prewarm_assets(settings: WorkerSettings, vad_model: vad.VAD) -> PrewarmedAss
         hold_message_frames=prerendered_frames(playbook.transfer.hold_message, settings),
         escalation_frames={trigger.say: prerendered_frames(trigger.say, settings)
                            for trigger in playbook.escalation.values()},
+        goodbye_frames=prerendered_frames(playbook.call_limits.goodbye, settings),
         # production never confirms a booking from memory (agent.config.booking_backend_for)
         booking=booking_backend_for(settings, playbook),
         open_recorder=recorder_factory(settings),

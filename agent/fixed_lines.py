@@ -36,9 +36,11 @@ PRIVATE_LINE_TIMEOUT_S = 8.0
 
 
 def fixed_line_texts(playbook: Playbook) -> list[str]:
-    """Greeting (with the AI disclosure), apology, hold message, each escalation category's
-    line, every resume line, the outbound opening and voicemail: no caller data in any."""
+    """Greeting (with the AI disclosure), apology, hold message, goodbye, each escalation
+    category's line, every resume line, the outbound opening and voicemail: no caller data in
+    any."""
     texts = [greeting_text(playbook), APOLOGY_TEXT, playbook.transfer.hold_message,
+             playbook.call_limits.goodbye,
              *(trigger.say for trigger in playbook.escalation.values()),
              *every_resume_line(playbook),
              outbound_opening_text(playbook), voicemail_text(playbook)]

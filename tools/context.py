@@ -42,7 +42,9 @@ class EscalationRequest:
 # the caller someone will call back instead.
 EscalateCallback = Callable[[EscalationRequest], Awaitable[bool]]
 # Called once the model decided to end the call; the agent says goodbye, then closes the room.
-EndCallCallback = Callable[[EndReason], Awaitable[None]]
+# True: the agent took care of the goodbye (the model's own closing was playing, or the
+# playbook's pre-rendered goodbye plays now), so the model must not reply.
+EndCallCallback = Callable[[EndReason], Awaitable[bool]]
 
 
 @dataclass

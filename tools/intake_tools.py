@@ -17,6 +17,7 @@ import re
 from typing import Literal
 
 from livekit.agents import RunContext, ToolError, function_tool
+from livekit.agents.llm import ToolResult
 
 from tools.booking_tools import book_appointment, request_callback
 from tools.checklist import next_step
@@ -183,10 +184,17 @@ async def escalate_to_human(context: RunContext[IntakeUserdata], reason: Escalat
         return await escalate(ud, reason, source="tool", detail=detail)
 
 
+# the model's output when the agent says the goodbye itself: no reply follows, so ending a call
+# costs no second round trip to the model
+GOODBYE_SAID = "The goodbye is being said for you and the call ends after it. Say nothing more."
+ALREADY_ENDING = "The call is already ending. Say nothing more."
+
+
 @function_tool
 @with_guard_note
-async def end_call(context: RunContext[IntakeUserdata], reason: EndReason) -> str:
-    """End the call after a short goodbye.
+async def end_call(context: RunContext[IntakeUserdata], reason: EndReason) -> str | ToolResult:
+    """End the call. Say your closing words (what happens next) in the same reply, before
+    calling this; if you say nothing, a short goodbye is said for you.
 
     Args:
         reason: "intake_complete" when every required detail is in and confirmed;
@@ -198,13 +206,18 @@ async def end_call(context: RunContext[IntakeUserdata], reason: EndReason) -> st
         if reason == "intake_complete" and not ud.checklist.is_complete():
             raise ToolError("Before we finish, I still need a couple of details. "
                             + next_step(ud.checklist))
-        if ud.end_reason is None:
-            ud.end_reason = reason
-            if ud.on_end_call is not None:
-                try:
-                    await ud.on_end_call(reason)
-                except Exception:
-                    logger.exception("end call callback failed", extra={"reason": reason})
+        if ud.end_reason is not None:
+            return ToolResult(ALREADY_ENDING, reply_required=False)
+        ud.end_reason = reason
+        said = False
+        if ud.on_end_call is not None:
+            try:
+                said = await ud.on_end_call(reason)
+            except Exception:
+                logger.exception("end call callback failed", extra={"reason": reason})
+        if said:
+            return ToolResult(GOODBYE_SAID, reply_required=False)
+        # nothing of ours can say it (no pre-rendered goodbye): the model does
         return "Say a brief, warm goodbye now. The call ends after it."
 
 

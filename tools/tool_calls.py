@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any, TypeVar, cast
 
 from livekit.agents import RunContext, ToolError
+from livekit.agents.llm import ToolResult
 from livekit.agents.voice import SpeechHandle
 
 from state.protocols import TOOL_CALL
@@ -120,7 +121,7 @@ async def normalize_into(ud: IntakeUserdata, field: str, value: str) -> str:
 
 
 
-ToolFn = TypeVar("ToolFn", bound=Callable[..., Awaitable[str]])
+ToolFn = TypeVar("ToolFn", bound=Callable[..., Awaitable[str | ToolResult]])
 
 
 def with_guard_note(tool: ToolFn) -> ToolFn:
@@ -128,10 +129,14 @@ def with_guard_note(tool: ToolFn) -> ToolFn:
     (tools.guard_reply), so the model's tool reply goes back to the intake."""
 
     @functools.wraps(tool)
-    async def noted(context: RunContext[IntakeUserdata], *args: Any, **kwargs: Any) -> str:
+    async def noted(context: RunContext[IntakeUserdata], *args: Any, **kwargs: Any,
+                    ) -> str | ToolResult:
         result = await tool(context, *args, **kwargs)
         ud = context.userdata
         if ud.guard_note and ud.guard_note_turn == ud.turn_index:
+            if isinstance(result, ToolResult):
+                return ToolResult(f"{result.output}{ud.guard_note}",
+                                  reply_required=result.reply_required)
             return result + ud.guard_note
         return result
 

@@ -101,6 +101,8 @@ async def test_a_complete_intake_ends_the_call_from_the_agent_side(
     assert record["call"]["caller_number"] == "+15125550142"
 
 
+# the model calls end_call without a word: the agent says the playbook's goodbye itself, so
+# the scripted line after the tool (a model reply) is never asked for
 GOODBYE = """
 name: caller-says-goodbye
 turns:
@@ -109,8 +111,31 @@ turns:
     agent:
       - tool: end_call
         arguments: {reason: caller_request}
-      - say: "Thanks for calling. Goodbye."
+      - say: "A reply the model was never asked for."
 """
+PLAYBOOK_GOODBYE = "Thanks for calling. Goodbye!"  # the example playbook's call_limits.goodbye
+# the model says its closing and calls end_call in the same reply: that closing is the goodbye
+CLOSING_THEN_END = """
+name: closing-then-end-call
+turns:
+  - caller: "That's all I needed, thanks. Goodbye."
+    wait_for_hangup: true
+    agent:
+      - say: "You're welcome. Take care, goodbye."
+      - tool: end_call
+        arguments: {reason: caller_request}
+"""
+
+
+def _client_events_after_output(sim: Any, tool_name: str) -> list[str]:
+    """The client event types sent after the named tool's function_call_output."""
+    call_ids = {c.call_id for c in sim.tool_calls_received if c.name == tool_name}
+    events = [w.event for w in sim.wire_log if w.direction == "client"]
+    at = next(i for i, e in enumerate(events)
+              if e.get("type") == "conversation.item.create"
+              and e.get("item", {}).get("type") == "function_call_output"
+              and e["item"].get("call_id") in call_ids)
+    return [str(e.get("type")) for e in events[at + 1:]]
 
 
 async def test_the_agent_lets_the_caller_go_before_it_stores_the_record(
@@ -118,12 +143,36 @@ async def test_the_agent_lets_the_caller_go_before_it_stores_the_record(
     result = await call_stack.place_call(parse_scenario(GOODBYE))
     # the caller stayed on the line: the agent hung up on them
     assert result.report.disconnected_at is not None
+    # after the caller's goodbye they heard the agent's, then the line closed
+    goodbye_said = result.report.turns[-1].speech_ended_at
+    assert [s for s in result.report.segments if s.started_at > goodbye_said]
+    # ending the call asked the model for nothing more: no reply after end_call's output
+    sim = call_stack.simulator
+    assert sim is not None
+    assert "response.create" not in _client_events_after_output(sim, "end_call")
     disconnected_wall = result.report.disconnected_at + (time.time() - time.monotonic())
     finished = await _logged(call_stack, result.call_id, "call finished")
     assert finished["reason"] == "caller_request"
     # not kept on a silent line while the outcome and the recording are stored
     assert disconnected_wall < datetime.fromisoformat(finished["timestamp"]).timestamp()
     record = await _record(call_stack, result.call_id)
+    assert {"status": "hung_up", "reason": "caller_request"} in _events(record, "status")
+    # the record says what the caller heard: the playbook's goodbye, not the unasked reply
+    agent_texts = [t["text"] for t in record["turns"] if t["role"] == "agent"]
+    assert agent_texts[-1] == PLAYBOOK_GOODBYE
+    assert "never asked" not in json.dumps(record["turns"])
+
+
+async def test_a_closing_the_model_spoke_is_the_only_goodbye(call_stack: LocalStack) -> None:
+    result = await call_stack.place_call(parse_scenario(CLOSING_THEN_END))
+    assert result.report.disconnected_at is not None
+    record = await _record(call_stack, result.call_id)
+    agent_texts = [t["text"] for t in record["turns"] if t["role"] == "agent"]
+    assert agent_texts[-1] == "You're welcome. Take care, goodbye."
+    assert PLAYBOOK_GOODBYE not in agent_texts
+    sim = call_stack.simulator
+    assert sim is not None
+    assert "response.create" not in _client_events_after_output(sim, "end_call")
     assert {"status": "hung_up", "reason": "caller_request"} in _events(record, "status")
 
 

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from livekit.agents import ToolError
-from livekit.agents.llm import FunctionTool
+from livekit.agents.llm import FunctionTool, ToolResult
 from livekit.agents.llm.utils import parse_function_arguments, validated_arguments
 
 from state.protocols import CallInfo
@@ -147,6 +147,8 @@ async def call_tool(ud: IntakeUserdata, name: str, raw: str) -> tuple[str, str]:
         reply = await tool(ctx(ud), **fields)
     except ToolError as exc:
         return "tool", exc.message
+    if isinstance(reply, ToolResult):  # end_call: the output, with no reply asked for
+        reply = reply.output
     assert isinstance(reply, str), (name, raw)
     return "ok", reply
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from livekit.agents import ToolError
+from livekit.agents.llm import ToolResult
 
 from tests.unit.test_tools_fakes import ctx, make_call
 from tools import INTAKE_TOOLS, on_caller_turn
@@ -355,11 +356,21 @@ async def test_end_call_records_and_calls_the_agent_once() -> None:
     ud, recorder, callbacks = make_call()
     await fill_everything(ud)
     out = await end_call(ctx(ud), reason="intake_complete")
-    await end_call(ctx(ud), reason="caller_request")
-    assert "goodbye" in out
+    again = await end_call(ctx(ud), reason="caller_request")
+    # the agent says the goodbye: the model is asked for no reply, now or on a second call
+    assert isinstance(out, ToolResult) and out.reply_required is False
+    assert isinstance(again, ToolResult) and again.reply_required is False
     assert callbacks.ended == ["intake_complete"]
     assert ud.end_reason == "intake_complete"
     assert recorder.kinds("tool_call")[-1]["name"] == "end_call"
+
+
+async def test_end_call_asks_the_model_for_the_goodbye_when_the_agent_cannot_say_it() -> None:
+    ud, _, callbacks = make_call()
+    callbacks.says_goodbye = False  # no pre-rendered goodbye, no session
+    out = await end_call(ctx(ud), reason="caller_request")
+    assert isinstance(out, str) and "goodbye" in out
+    assert callbacks.ended == ["caller_request"]
 
 
 async def test_recorder_outage_does_not_break_a_tool() -> None:

@@ -82,13 +82,15 @@ class Callbacks:
         self.transfer_ok = transfer_ok
         self.escalations: list[EscalationRequest] = []
         self.ended: list[EndReason] = []
+        self.says_goodbye = True  # as the agent does with a pre-rendered goodbye
 
     async def on_escalate(self, request: EscalationRequest) -> bool:
         self.escalations.append(request)
         return self.transfer_ok
 
-    async def on_end_call(self, reason: EndReason) -> None:
+    async def on_end_call(self, reason: EndReason) -> bool:
         self.ended.append(reason)
+        return self.says_goodbye
 
 
 def make_call(*, booking: Any = None, transfer_ok: bool = True,
