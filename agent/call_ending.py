@@ -123,14 +123,28 @@ class CallEnding:
         if session is None:
             return
 
-        async def state_is(*states: str) -> None:
-            while session.agent_state not in states:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
+        changed = asyncio.Event()
 
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(state_is("speaking"), start_within)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(state_is("listening", "idle"), finish_within)
+        def on_state(_event: Any) -> None:
+            changed.set()
+
+        # woken by the session's state change rather than polled: a poll's interval was dead
+        # air on the line before every hang-up
+        async def state_is(*states: str) -> None:
+            while True:
+                changed.clear()
+                if session.agent_state in states:
+                    return
+                await changed.wait()
+
+        session.on("agent_state_changed", on_state)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state_is("speaking"), start_within)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state_is("listening", "idle"), finish_within)
+        finally:
+            session.off("agent_state_changed", on_state)
 
     def apologise_and_end(self, reason: str) -> None:
         """The model is gone: the pre-rendered apology (no model needed), then hang up."""

@@ -291,3 +291,83 @@ async def test_a_second_finish_waits_for_the_outcome_the_first_is_storing() -> N
     assert stored.is_set()
     await first
     assert len([e for _, e in recorder.events if e.kind == "outcome"]) == 1
+
+
+class FakeEndingSession(FakeSession):
+    """What CallEnding uses of a session: its state and its events, `say` and its playout."""
+
+    def __init__(self, agent_state: str) -> None:
+        super().__init__()
+        self.agent_state = agent_state
+        self.said: list[str] = []
+        self.playout: asyncio.Future[None] | None = None
+        self._handlers: list[Any] = []
+
+    def on(self, _event: str, handler: Any) -> None:
+        self._handlers.append(handler)
+
+    def off(self, _event: str, handler: Any) -> None:
+        self._handlers.remove(handler)
+
+    def set_state(self, state: str) -> None:
+        self.agent_state = state
+        for handler in list(self._handlers):
+            handler(SimpleNamespace(new_state=state))
+
+    def say(self, text: str, **_kwargs: Any) -> Any:
+        self.said.append(text)
+        self.playout = asyncio.get_running_loop().create_future()
+        playout = self.playout
+        return SimpleNamespace(wait_for_playout=lambda: asyncio.shield(playout))
+
+
+def ending_runtime(session: FakeEndingSession, *, goodbye_frames: list[Any]) -> CallRuntime:
+    runtime = make_runtime()
+    runtime.assets.goodbye_frames = goodbye_frames  # type: ignore[misc]
+    runtime.session = session  # type: ignore[assignment]
+    return runtime
+
+
+async def _hung_up(runtime: CallRuntime) -> bool:
+    for _ in range(100):
+        if runtime.ctx.shutdowns:  # type: ignore[attr-defined]
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_end_call_plays_the_playbooks_goodbye_then_hangs_up() -> None:
+    session = FakeEndingSession("thinking")
+    runtime = ending_runtime(session, goodbye_frames=[object()])
+    assert await CallEnding(runtime).end_call("caller_request") is True
+    assert session.said == [runtime.playbook.call_limits.goodbye]
+    assert session.replies == []  # the model was not asked to say it
+    await asyncio.sleep(0.05)
+    assert runtime.ctx.shutdowns == []  # type: ignore[attr-defined]  # still playing
+    assert session.playout is not None
+    session.playout.set_result(None)
+    assert await _hung_up(runtime)
+
+
+async def test_a_closing_the_model_is_speaking_is_the_goodbye() -> None:
+    session = FakeEndingSession("speaking")
+    runtime = ending_runtime(session, goodbye_frames=[object()])
+    assert await CallEnding(runtime).end_call("intake_complete") is True
+    assert session.said == [] and session.replies == []
+    await asyncio.sleep(0.05)
+    assert runtime.ctx.shutdowns == []  # type: ignore[attr-defined]
+    session.set_state("listening")  # the closing played out
+    assert await _hung_up(runtime)
+
+
+async def test_without_a_prerendered_goodbye_the_model_is_asked_for_one() -> None:
+    session = FakeEndingSession("thinking")
+    runtime = ending_runtime(session, goodbye_frames=[])
+    assert await CallEnding(runtime).end_call("caller_request") is False
+    assert session.said == []
+    # the hang-up waits for the model's goodbye to start and end
+    session.set_state("speaking")
+    await asyncio.sleep(0.05)
+    assert runtime.ctx.shutdowns == []  # type: ignore[attr-defined]
+    session.set_state("listening")
+    assert await _hung_up(runtime)
