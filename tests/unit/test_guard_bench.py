@@ -152,3 +152,21 @@ def test_the_eighth_blind_set_meets_the_issues_counts_and_is_never_listed(
         1 for s in blind8 if s.label == "none")
     texts = {s.text for s in blind8}
     assert not [m for m in result["misses"] if m["text"] in texts]
+
+
+def test_the_ninth_blind_set_waits_unmeasured_for_the_next_round(
+        bench_with_misses: dict[str, Any]) -> None:
+    """Written ahead of round twelve: enough sentences, none in another file, not one of the
+    model's examples, and not scored until that round makes it the untouched split."""
+    from tests.unit.test_tools_fakes import example_playbook
+
+    path = BLIND8_FILE.with_name("guard_sentences_everyday_blind9.txt")
+    blind9 = load_sentences(path, split="everyday_blind9")
+    _assert_issue_counts(blind9, 100, 200)
+    texts = {s.text for s in blind9}
+    others = [p for p in BLIND8_FILE.parent.glob("guard_sentences*.txt") if p != path]
+    examples = [Path(p) for p in example_playbook().escalation_examples]
+    assert path.name not in {p.name for p in examples}
+    for other in {*others, *examples}:
+        assert not texts & {s.text for s in load_sentences(other)}, other
+    assert "everyday_blind9" not in bench_with_misses["sentences"]
