@@ -127,29 +127,31 @@ turns:
 """
 
 
-def _client_events_after_output(sim: Any, tool_name: str) -> list[str]:
-    """The client event types sent after the named tool's function_call_output."""
-    call_ids = {c.call_id for c in sim.tool_calls_received if c.name == tool_name}
-    events = [w.event for w in sim.wire_log if w.direction == "client"]
-    at = next(i for i, e in enumerate(events)
-              if e.get("type") == "conversation.item.create"
-              and e.get("item", {}).get("type") == "function_call_output"
-              and e["item"].get("call_id") in call_ids)
-    return [str(e.get("type")) for e in events[at + 1:]]
+def _client_events_after_call(sim: Any, since: int, tool_name: str) -> list[str]:
+    """The client event types this call sent after the model called the named tool. The
+    session's simulator keeps every call's wire log, so only entries from `since` count; and
+    the anchor is the call, not its output, which goes out once the goodbye has played."""
+    log = sim.wire_log[since:]
+    at = next(i for i, w in enumerate(log)
+              if w.direction == "server"
+              and w.event.get("type") == "response.function_call_arguments.done"
+              and w.event.get("name") == tool_name)
+    return [str(w.event.get("type")) for w in log[at + 1:] if w.direction == "client"]
 
 
 async def test_the_agent_lets_the_caller_go_before_it_stores_the_record(
         call_stack: LocalStack) -> None:
+    sim = call_stack.simulator
+    assert sim is not None
+    since = len(sim.wire_log)
     result = await call_stack.place_call(parse_scenario(GOODBYE))
     # the caller stayed on the line: the agent hung up on them
     assert result.report.disconnected_at is not None
     # after the caller's goodbye they heard the agent's, then the line closed
     goodbye_said = result.report.turns[-1].speech_ended_at
     assert [s for s in result.report.segments if s.started_at > goodbye_said]
-    # ending the call asked the model for nothing more: no reply after end_call's output
-    sim = call_stack.simulator
-    assert sim is not None
-    assert "response.create" not in _client_events_after_output(sim, "end_call")
+    # ending the call asked the model for nothing more: no reply after end_call
+    assert "response.create" not in _client_events_after_call(sim, since, "end_call")
     disconnected_wall = result.report.disconnected_at + (time.time() - time.monotonic())
     finished = await _logged(call_stack, result.call_id, "call finished")
     assert finished["reason"] == "caller_request"
@@ -164,15 +166,16 @@ async def test_the_agent_lets_the_caller_go_before_it_stores_the_record(
 
 
 async def test_a_closing_the_model_spoke_is_the_only_goodbye(call_stack: LocalStack) -> None:
+    sim = call_stack.simulator
+    assert sim is not None
+    since = len(sim.wire_log)
     result = await call_stack.place_call(parse_scenario(CLOSING_THEN_END))
     assert result.report.disconnected_at is not None
     record = await _record(call_stack, result.call_id)
     agent_texts = [t["text"] for t in record["turns"] if t["role"] == "agent"]
     assert agent_texts[-1] == "You're welcome. Take care, goodbye."
     assert PLAYBOOK_GOODBYE not in agent_texts
-    sim = call_stack.simulator
-    assert sim is not None
-    assert "response.create" not in _client_events_after_output(sim, "end_call")
+    assert "response.create" not in _client_events_after_call(sim, since, "end_call")
     assert {"status": "hung_up", "reason": "caller_request"} in _events(record, "status")
 
 
