@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 
-from agent.assets import APOLOGY_TEXT, greeting_text
+from agent.assets import prewarm_line_texts
 from agent.config import WorkerSettings
 from agent.outbound import outbound_opening_text, voicemail_text
 from agent.resume import every_resume_line
@@ -39,9 +39,7 @@ def fixed_line_texts(playbook: Playbook) -> list[str]:
     """Greeting (with the AI disclosure), apology, hold message, goodbye, each escalation
     category's line, every resume line, the outbound opening and voicemail: no caller data in
     any."""
-    texts = [greeting_text(playbook), APOLOGY_TEXT, playbook.transfer.hold_message,
-             playbook.call_limits.goodbye,
-             *(trigger.say for trigger in playbook.escalation.values()),
+    texts = [*prewarm_line_texts(playbook),
              *every_resume_line(playbook),
              outbound_opening_text(playbook), voicemail_text(playbook)]
     return [t for t in dict.fromkeys(texts) if t.strip()]
