@@ -63,12 +63,24 @@ def _try(args: argparse.Namespace) -> int:
     if playbook is None:
         return EXIT_INVALID
     match = EscalationGuard.from_playbook(playbook).check(args.sentence)
+    # a phrase that matched but the examples overruled: say so, or the playbook's author
+    # wonders why their new phrase does nothing
+    overruled = None if match is not None else EscalationGuard.from_playbook(
+        playbook, overrule=False).check(args.sentence)
+    if overruled is not None and overruled.probability is not None:
+        overruled = None  # the model's own match, not a phrase's
     if args.json:
         print(json.dumps({
             "category": match.category if match else None,
             "trigger": match.phrase if match else None,
             "action": playbook.escalation[match.category].action if match else None,
+            "overruled": ({"category": overruled.category, "trigger": overruled.phrase}
+                          if overruled else None),
         }))
+    elif overruled is not None:
+        print(f"no escalation: {overruled.category} trigger \"{overruled.phrase}\" (heard "
+              f"\"{overruled.heard}\") matched, but the playbook's examples call the sentence "
+              "ordinary")
     elif match is None:
         print("no escalation")
     else:

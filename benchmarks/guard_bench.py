@@ -27,9 +27,11 @@ tuned on in the ninth; `--show-misses` lists it since. guard_sentences_everyday_
 written the same way for the ninth round, measured five times through it (its header keeps each
 look) and tuned on in the tenth. guard_sentences_everyday_blind7.txt was written the same way
 for the tenth round, measured three times through it and tuned on in the eleventh.
-guard_sentences_everyday_blind8.txt was written the same way for the eleventh round; it is
+guard_sentences_everyday_blind8.txt was written the same way for the eleventh round,
+measured three times through it and tuned on in the twelfth.
+guard_sentences_everyday_blind9.txt was written the same way ahead of the twelfth round; it is
 never tuned on and `--show-misses` never lists it: its figures are the ones to believe. All
-thirteen are reported, with the targets. Every tuned split is also one of
+fourteen are reported, with the targets. Every tuned split is also one of
 the learned model's example files (blind2 to blind5 since the ninth round, blind6 since the
 tenth); the untouched split never is.
 """
@@ -67,10 +69,12 @@ BLIND5_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyd
 BLIND6_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind6.txt"
 # written for the tenth round by a writer blind to the rules; tuned on in the eleventh
 BLIND7_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind7.txt"
-# written for the eleventh round by a writer blind to the rules; never tuned on, never listed
+# written for the eleventh round by a writer blind to the rules; tuned on in the twelfth
 BLIND8_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind8.txt"
+# written ahead of the twelfth round by a writer blind to the rules; never tuned on, never listed
+BLIND9_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind9.txt"
 # the split whose misses are never listed: its figures are the ones to believe
-UNTOUCHED_SPLIT = "everyday_blind8"
+UNTOUCHED_SPLIT = "everyday_blind9"
 NONE = "none"
 LABELS = (*ESCALATION_CATEGORIES, NONE)
 RECALL_TARGETS = {"urgent": 0.95, "human_request": 0.95, "legal": 0.9, "pricing": 0.9}
@@ -173,11 +177,13 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                         blind5_path: Path | None = BLIND5_FILE,
                         blind6_path: Path | None = BLIND6_FILE,
                         blind7_path: Path | None = BLIND7_FILE,
-                        blind8_path: Path | None = BLIND8_FILE, *,
+                        blind8_path: Path | None = BLIND8_FILE,
+                        blind9_path: Path | None = BLIND9_FILE, *,
                         show_misses: bool = False) -> dict[str, Any]:
     playbook = load_playbook(playbook_path)
     guard = EscalationGuard.from_playbook(playbook)
     rules_only = EscalationGuard.from_playbook(playbook, learned=False)
+    never_overruled = EscalationGuard.from_playbook(playbook, overrule=False)
     sentences = load_sentences(data_path)
     splits: dict[str, list[LabelledSentence]] = {
         "dev": [s for s in sentences if s.split == "dev"],
@@ -187,7 +193,7 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                        ("everyday_blind2", blind2_path), ("everyday_blind3", blind3_path),
                        ("everyday_blind4", blind4_path), ("everyday_blind5", blind5_path),
                        ("everyday_blind6", blind6_path), ("everyday_blind7", blind7_path),
-                       (UNTOUCHED_SPLIT, blind8_path)):
+                       ("everyday_blind8", blind8_path), (UNTOUCHED_SPLIT, blind9_path)):
         splits[name] = load_sentences(path, split=name) if path is not None else []
     untouched = splits[UNTOUCHED_SPLIT]
     result: dict[str, Any] = {
@@ -198,6 +204,9 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
         "learned": {"example_files": [Path(p).name for p in playbook.escalation_examples],
                     "fire_probability": FIRE_PROBABILITY},
         f"{UNTOUCHED_SPLIT}_rules_only": score(rules_only, untouched) if untouched else None,
+        # the model adds matches but never sets a phrase's aside
+        f"{UNTOUCHED_SPLIT}_not_overruled": (score(never_overruled, untouched) if untouched
+                                             else None),
     }
     # the untouched split first: it is the one to believe
     for name in reversed(splits):

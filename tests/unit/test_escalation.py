@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.unit.test_tools_fakes import example_playbook
-from tools.escalation import EscalationGuard, word_key
+from tools.escalation import EscalationGuard
+from tools.escalation_phrases import word_key
 from tools.playbook import EscalationTrigger, PlaybookError, load_playbook
 
 pytestmark = pytest.mark.unit

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.test_tools_fakes import example_playbook
-from tools.escalation import EscalationGuard, _words_and_clauses
+from tools.escalation import EscalationGuard
 from tools.escalation_legal import LAWSUIT_RULE, damage_blamed_on_us, lawsuit_word
+from tools.escalation_phrases import words_and_clauses as _words_and_clauses
 
 pytestmark = pytest.mark.unit
 

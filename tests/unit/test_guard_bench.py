@@ -15,6 +15,7 @@ from benchmarks.guard_bench import (
     BLIND6_FILE,
     BLIND7_FILE,
     BLIND8_FILE,
+    BLIND9_FILE,
     BLIND_FILE,
     EVERYDAY_FILE,
     FRESH_FILE,
@@ -46,7 +47,7 @@ def test_the_shipped_set_has_enough_sentences_per_label_and_two_halves() -> None
                         (BLIND2_FILE, "everyday_blind2"), (BLIND3_FILE, "everyday_blind3"),
                         (BLIND4_FILE, "everyday_blind4"), (BLIND5_FILE, "everyday_blind5"),
                         (BLIND6_FILE, "everyday_blind6"), (BLIND7_FILE, "everyday_blind7"),
-                        (BLIND8_FILE, "everyday_blind8")):
+                        (BLIND8_FILE, "everyday_blind8"), (BLIND9_FILE, "everyday_blind9")):
         other = load_sentences(path, split=split)
         assert {s.label for s in other} == set(counts) and {s.split for s in other} == {split}
         assert not set(texts) & {s.text for s in other}
@@ -123,6 +124,7 @@ def test_the_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
     (BLIND5_FILE, "everyday_blind5"),  # measured before and after round eight, tuned in nine
     (BLIND6_FILE, "everyday_blind6"),  # measured five times in round nine, tuned in ten
     (BLIND7_FILE, "everyday_blind7"),  # measured three times in round ten, tuned in eleven
+    (BLIND8_FILE, "everyday_blind8"),  # measured three times in round eleven, tuned in twelve
 ])
 def test_a_tuned_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
         bench_with_misses: dict[str, Any], path: Path, split: str) -> None:
@@ -139,34 +141,22 @@ def test_a_tuned_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
     assert sum(1 for m in listed if m["label"] == "none") == wrong_none
 
 
-def test_the_eighth_blind_set_meets_the_issues_counts_and_is_never_listed(
+def test_the_ninth_blind_set_meets_the_issues_counts_and_is_never_listed(
         bench_with_misses: dict[str, Any]) -> None:
-    """Never tuned on: `--show-misses` must not show its sentences to whoever tunes next."""
-    blind8 = load_sentences(BLIND8_FILE, split="everyday_blind8")
-    _assert_issue_counts(blind8, 100, 200)
-    result = bench_with_misses
-    assert UNTOUCHED_SPLIT == "everyday_blind8"
-    for key in ("everyday_blind8", "everyday_blind8_rules_only"):
-        assert set(result[key]) == {"urgent", "human_request", "legal", "pricing", "none"}
-    assert result["sentences"]["everyday_blind8"]["none"] == sum(
-        1 for s in blind8 if s.label == "none")
-    texts = {s.text for s in blind8}
-    assert not [m for m in result["misses"] if m["text"] in texts]
-
-
-def test_the_ninth_blind_set_waits_unmeasured_for_the_next_round(
-        bench_with_misses: dict[str, Any]) -> None:
-    """Written ahead of round twelve: enough sentences, none in another file, not one of the
-    model's examples, and not scored until that round makes it the untouched split."""
+    """Never tuned on: `--show-misses` must not show its sentences to whoever tunes next, and
+    the learned model never learns from it."""
     from tests.unit.test_tools_fakes import example_playbook
 
-    path = BLIND8_FILE.with_name("guard_sentences_everyday_blind9.txt")
-    blind9 = load_sentences(path, split="everyday_blind9")
+    blind9 = load_sentences(BLIND9_FILE, split="everyday_blind9")
     _assert_issue_counts(blind9, 100, 200)
+    result = bench_with_misses
+    assert UNTOUCHED_SPLIT == "everyday_blind9"
+    for key in ("everyday_blind9", "everyday_blind9_rules_only",
+                "everyday_blind9_not_overruled"):
+        assert set(result[key]) == {"urgent", "human_request", "legal", "pricing", "none"}
+    assert result["sentences"]["everyday_blind9"]["none"] == sum(
+        1 for s in blind9 if s.label == "none")
     texts = {s.text for s in blind9}
-    others = [p for p in BLIND8_FILE.parent.glob("guard_sentences*.txt") if p != path]
-    examples = [Path(p) for p in example_playbook().escalation_examples]
-    assert path.name not in {p.name for p in examples}
-    for other in {*others, *examples}:
-        assert not texts & {s.text for s in load_sentences(other)}, other
-    assert "everyday_blind9" not in bench_with_misses["sentences"]
+    assert not [m for m in result["misses"] if m["text"] in texts]
+    examples = [Path(p).name for p in example_playbook().escalation_examples]
+    assert BLIND9_FILE.name not in examples and BLIND8_FILE.name in examples

@@ -161,10 +161,27 @@ def test_cli_try_json_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     assert json.loads(out) == {"category": "legal", "trigger": "can I sue",
-                               "action": "follow_up"}
+                               "action": "follow_up", "overruled": None}
     assert main(["playbook", "try", str(EXAMPLE_PLAYBOOK), "hello there", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"category": None, "trigger": None,
-                                                   "action": None}
+                                                   "action": None, "overruled": None}
+
+
+def test_cli_try_says_when_the_examples_overruled_a_phrase(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The playbook's author sees why a phrase they wrote did not fire."""
+    import json
+
+    sentence = ("our old contract with the previous heating firm ended so we'd like someone new "
+                "for the yearly service")
+    assert main(["playbook", "try", str(EXAMPLE_PLAYBOOK), sentence]) == 0
+    assert capsys.readouterr().out == (
+        'no escalation: legal trigger "contract" (heard "contract") matched, but the '
+        "playbook's examples call the sentence ordinary\n")
+    assert main(["playbook", "try", str(EXAMPLE_PLAYBOOK), sentence, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "category": None, "trigger": None, "action": None,
+        "overruled": {"category": "legal", "trigger": "contract"}}
 
 
 def test_cli_try_reads_the_fourth_rounds_rules(capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,7 +197,8 @@ def test_cli_try_reads_the_fourth_rounds_rules(capsys: pytest.CaptureFixture[str
     assert json.loads(capsys.readouterr().out)["category"] is None
     assert main(["playbook", "try", str(EXAMPLE_PLAYBOOK), "just get me a person", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
-        "category": "human_request", "trigger": "give me a person", "action": "transfer"}
+        "category": "human_request", "trigger": "give me a person", "action": "transfer",
+        "overruled": None}
 
 
 def test_cli_try_on_a_bad_playbook_lists_its_errors_and_exits_2(
