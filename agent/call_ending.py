@@ -15,6 +15,7 @@ from livekit.agents.voice import SpeechHandle
 from agent.assets import APOLOGY_TEXT
 from agent.call_recording import close_call_recording
 from agent.call_runtime import CallRuntime
+from audio.speech import replayed
 from state.protocols import STATUS
 from tools.context import EndReason
 
@@ -59,12 +60,8 @@ class CallEnding:
         if session is None or not frames:
             return None
 
-        async def audio() -> Any:
-            for frame in frames:
-                yield frame
-
         try:
-            return session.say(self._rt.playbook.call_limits.goodbye, audio=audio(),
+            return session.say(self._rt.playbook.call_limits.goodbye, audio=replayed(frames),
                                allow_interruptions=False)
         except RuntimeError:
             logger.warning("could not play the goodbye", extra=self._rt.log)
@@ -154,14 +151,10 @@ class CallEnding:
         self._apologised = True
         self._rt.record(STATUS, {"status": "apology", "reason": reason})
 
-        async def frames() -> Any:
-            for frame in self._rt.assets.apology_frames:
-                yield frame
-
         try:
             session.interrupt(force=True)
-            handle = session.say(APOLOGY_TEXT, audio=frames(), allow_interruptions=False,
-                                 add_to_chat_ctx=False)
+            handle = session.say(APOLOGY_TEXT, audio=replayed(self._rt.assets.apology_frames),
+                                 allow_interruptions=False, add_to_chat_ctx=False)
         except RuntimeError:
             logger.warning("could not play the apology", extra=self._rt.log)
             self._rt.spawn(self.hang_up(reason), "intake-hangup")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+from collections.abc import AsyncIterator, Iterable
 
 import numpy as np
 from livekit import rtc
@@ -96,6 +97,12 @@ def trim_trailing_silence(pcm: bytes, sample_rate: int, *, threshold: int = 300,
         return pcm
     end = min(samples.size, int(loud[-1]) + 1 + sample_rate * keep_ms // 1000)
     return samples[:end].tobytes()
+
+
+async def replayed(frames: Iterable[rtc.AudioFrame]) -> AsyncIterator[rtc.AudioFrame]:
+    """Pre-rendered frames as the audio stream `AgentSession.say` takes."""
+    for frame in frames:
+        yield frame
 
 
 def pcm16_to_frames(pcm: bytes, sample_rate: int, frame_ms: int = FRAME_MS) -> list[rtc.AudioFrame]:

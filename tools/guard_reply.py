@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ from livekit.agents import AgentSession
 from livekit.agents.voice import SpeechHandle
 from livekit.agents.voice import events as voice_events
 
+from audio.speech import replayed
 from state.protocols import ESCALATION
 from tools.checklist import next_step
 from tools.context import EscalationReason, EscalationRequest, IntakeUserdata
@@ -223,7 +224,7 @@ class GuardResponder:
         frames = self._say_frames.get(text)
         try:
             if frames:
-                return self._session.say(text, audio=_replay(frames), allow_interruptions=False)
+                return self._session.say(text, audio=replayed(frames), allow_interruptions=False)
             # no pre-rendered audio (a session without it): the model says the line
             return self._session.generate_reply(
                 instructions=f"Say exactly this and nothing else: {text}",
@@ -249,8 +250,3 @@ async def _tools_settled(ud: IntakeUserdata, speeches: Sequence[SpeechHandle],
 
 def _called_tools(ud: IntakeUserdata) -> bool:
     return ud.last_tool_turn == ud.turn_index
-
-
-async def _replay(frames: Sequence[rtc.AudioFrame]) -> AsyncIterator[rtc.AudioFrame]:
-    for frame in frames:
-        yield frame
