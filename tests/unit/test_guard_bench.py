@@ -16,6 +16,7 @@ from benchmarks.guard_bench import (
     BLIND7_FILE,
     BLIND8_FILE,
     BLIND9_FILE,
+    BLIND10_FILE,
     BLIND_FILE,
     EVERYDAY_FILE,
     FRESH_FILE,
@@ -47,7 +48,8 @@ def test_the_shipped_set_has_enough_sentences_per_label_and_two_halves() -> None
                         (BLIND2_FILE, "everyday_blind2"), (BLIND3_FILE, "everyday_blind3"),
                         (BLIND4_FILE, "everyday_blind4"), (BLIND5_FILE, "everyday_blind5"),
                         (BLIND6_FILE, "everyday_blind6"), (BLIND7_FILE, "everyday_blind7"),
-                        (BLIND8_FILE, "everyday_blind8"), (BLIND9_FILE, "everyday_blind9")):
+                        (BLIND8_FILE, "everyday_blind8"), (BLIND9_FILE, "everyday_blind9"),
+                        (BLIND10_FILE, "everyday_blind10")):
         other = load_sentences(path, split=split)
         assert {s.label for s in other} == set(counts) and {s.split for s in other} == {split}
         assert not set(texts) & {s.text for s in other}
@@ -125,6 +127,7 @@ def test_the_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
     (BLIND6_FILE, "everyday_blind6"),  # measured five times in round nine, tuned in ten
     (BLIND7_FILE, "everyday_blind7"),  # measured three times in round ten, tuned in eleven
     (BLIND8_FILE, "everyday_blind8"),  # measured three times in round eleven, tuned in twelve
+    (BLIND9_FILE, "everyday_blind9"),  # measured before and after round twelve, tuned in 13
 ])
 def test_a_tuned_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
         bench_with_misses: dict[str, Any], path: Path, split: str) -> None:
@@ -141,22 +144,22 @@ def test_a_tuned_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
     assert sum(1 for m in listed if m["label"] == "none") == wrong_none
 
 
-def test_the_ninth_blind_set_meets_the_issues_counts_and_is_never_listed(
+def test_the_tenth_blind_set_meets_the_issues_counts_and_is_never_listed(
         bench_with_misses: dict[str, Any]) -> None:
     """Never tuned on: `--show-misses` must not show its sentences to whoever tunes next, and
     the learned model never learns from it."""
     from tests.unit.test_tools_fakes import example_playbook
 
-    blind9 = load_sentences(BLIND9_FILE, split="everyday_blind9")
-    _assert_issue_counts(blind9, 100, 200)
+    blind10 = load_sentences(BLIND10_FILE, split="everyday_blind10")
+    _assert_issue_counts(blind10, 100, 200)
     result = bench_with_misses
-    assert UNTOUCHED_SPLIT == "everyday_blind9"
-    for key in ("everyday_blind9", "everyday_blind9_rules_only",
-                "everyday_blind9_not_overruled"):
+    assert UNTOUCHED_SPLIT == "everyday_blind10"
+    for key in ("everyday_blind10", "everyday_blind10_rules_only",
+                "everyday_blind10_not_overruled"):
         assert set(result[key]) == {"urgent", "human_request", "legal", "pricing", "none"}
-    assert result["sentences"]["everyday_blind9"]["none"] == sum(
-        1 for s in blind9 if s.label == "none")
-    texts = {s.text for s in blind9}
+    assert result["sentences"]["everyday_blind10"]["none"] == sum(
+        1 for s in blind10 if s.label == "none")
+    texts = {s.text for s in blind10}
     assert not [m for m in result["misses"] if m["text"] in texts]
     examples = [Path(p).name for p in example_playbook().escalation_examples]
-    assert BLIND9_FILE.name not in examples and BLIND8_FILE.name in examples
+    assert BLIND10_FILE.name not in examples and BLIND8_FILE.name in examples
