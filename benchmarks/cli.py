@@ -1,4 +1,4 @@
-"""`intake bench ...`: latency, load, store, guard, dashboard, recording, supervision (JSON).
+"""`intake bench ...`: latency, load, store, guard, dashboard, recording, vad, supervision (JSON).
 
 Failures print one line on stderr (`intake: ...`) and return a non-zero exit code; this module
 does not import the CLI that loads it.
@@ -68,6 +68,12 @@ def register(subparsers: Any) -> None:
                            help="seconds per live-room run (0: skip the live room)")
     recording.add_argument("--json", action="store_true", help="print JSON only (the default)")
     recording.set_defaults(func=_recording)
+    vad = sub.add_parser("vad", help="CPU per call of the caller's local Silero VAD")
+    vad.add_argument("--seconds", type=float, default=30.0, help="caller audio per run")
+    vad.add_argument("--rounds", type=_at_least_one, default=2,
+                     help="runs with the VAD and without, alternated")
+    vad.add_argument("--json", action="store_true", help="print JSON only (the default)")
+    vad.set_defaults(func=_vad)
     supervision = sub.add_parser("supervision",
                                  help="take-over stop latency and live transcript lag")
     supervision.add_argument("--calls", type=_at_least_one, default=5)
@@ -113,6 +119,16 @@ def _recording(args: argparse.Namespace) -> int:
     result = asyncio.run(run_recording_benchmark(args.calls, args.seconds, args.live_seconds))
     print(json.dumps(result))
     return 0
+
+
+def _vad(args: argparse.Namespace) -> int:
+    from benchmarks.vad_bench import run_vad_benchmark
+
+    if args.seconds <= 0:
+        return _fail("--seconds must be positive")
+    result = asyncio.run(run_vad_benchmark(args.seconds, args.rounds))
+    print(json.dumps(result))
+    return 0 if result["speech_events"] > 0 else 1
 
 
 def _guard(args: argparse.Namespace) -> int:

@@ -1,0 +1,25 @@
+"""`intake bench vad` on a short run: the worker's Silero stream hears the phrases, and the
+figures it reports are there and positive."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.vad_bench import caller_audio, run_vad_benchmark
+
+pytestmark = pytest.mark.unit
+
+
+def test_caller_audio_has_the_asked_length_with_speech_and_pauses() -> None:
+    samples = caller_audio(4.0)
+    assert samples.size == 4 * 24000
+    loud = abs(samples.astype(int)) > 1000
+    assert 0.1 < loud.mean() < 0.9
+
+
+async def test_a_short_run_hears_speech_and_reports_its_cost() -> None:
+    result = await run_vad_benchmark(4.0, 1)
+    assert result["speech_events"] >= 2  # at least one start and one end of speech
+    assert result["inference_ms_per_window"] > 0
+    assert result["inference_cores_per_call"] > 0
+    assert all(v > 0 for values in result["cpu_ms_per_call_minute"].values() for v in values)
