@@ -33,7 +33,13 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from tools.escalation_context import UrgentStanding, talked_about, urgent_standing, wants_a_visit
+from tools.escalation_context import (
+    UrgentStanding,
+    names_a_detector,
+    talked_about,
+    urgent_standing,
+    wants_a_visit,
+)
 from tools.escalation_explained import taken_back
 from tools.escalation_figures import (
     ASKS_FOR_SOMEONE,
@@ -70,7 +76,7 @@ LOOKS_PER_CATEGORY = 3
 
 class _SetAside(Enum):
     THIS_MATCH = "this match"  # another phrase in the turn may still fire
-    WHOLE_TURN = "whole turn"
+    NAME = "name"  # part of a name: the same phrase again is read so too
 
 
 @dataclass(frozen=True)
@@ -143,15 +149,14 @@ class EscalationGuard:
         read_in_context = False
         for category, rules in self._rules:
             # a phrase set aside does not hide another one further on ("the flue has come
-            # loose and it's pouring smoke into the bedroom")
-            # (a phrase set aside once is read the same way again: "Price is my last name,
-            # Jennifer Price")
+            # loose and it's pouring smoke into the bedroom"); a phrase read as a name is read
+            # so again ("Price is my last name, Jennifer Price")
             passed: set[int] = set()
-            set_aside: set[str] = set()
+            names_read: set[str] = set()
             for _ in range(LOOKS_PER_CATEGORY):
                 found = self._find_in(category, rules, keys, where, tokens, clauses, fillers,
                                       names, passed)
-                if found is None or found[0] in set_aside:
+                if found is None or found[0] in names_read:
                     break
                 phrase, span = found
                 reading = self._set_aside(category, rules, span, tokens, clauses, keys, where,
@@ -160,25 +165,22 @@ class EscalationGuard:
                     heard = " ".join(tokens[span[0]:span[1] + 1])
                     return EscalationMatch(category, phrase, heard), False
                 read_in_context = True
-                if reading is _SetAside.WHOLE_TURN:
-                    break
                 passed.update(range(span[0], span[1] + 1))
-                set_aside.add(phrase)
+                if reading is _SetAside.NAME:
+                    names_read.add(phrase)
         return None, read_in_context
 
     def _set_aside(self, category: EscalationCategory, rules: CategoryRules,
                    span: tuple[int, int], tokens: list[str], clauses: list[int],
                    keys: Sequence[str], where: Mapping[str, Sequence[int]],
                    fillers: Sequence[int]) -> _SetAside | None:
-        """Whether the words around a match say it is not the category after all, and if so
-        whether that holds for the whole turn (an urgent turn told as past or "every time")."""
+        """Whether the words around a match say it is not the category after all."""
         standing = None
         set_aside = False
         if category == "urgent":
             standing = urgent_standing(tokens, clauses, span, rules.keys, keys)
-            if standing is UrgentStanding.STALE:
-                return _SetAside.WHOLE_TURN
-            set_aside = (figure_of_speech(tokens, span) or taken_back(tokens, clauses, span)
+            set_aside = (standing is UrgentStanding.STALE or names_a_detector(tokens, span)
+                         or figure_of_speech(tokens, span) or taken_back(tokens, clauses, span)
                          or (standing is UrgentStanding.PLAIN
                              and self._legal_cue(keys, where, tokens, clauses, fillers)))
         elif category == "human_request":
@@ -188,8 +190,9 @@ class EscalationGuard:
             set_aside = time_cost(tokens, span)
         elif category == "legal":
             set_aside = lawyer_told_of(tokens, span)
-        if (set_aside or part_of_a_name(tokens, span)
-                or self._examples_overrule(category, tokens, standing)):
+        if part_of_a_name(tokens, span):
+            return _SetAside.NAME
+        if set_aside or self._examples_overrule(category, tokens, standing):
             return _SetAside.THIS_MATCH
         return None
 

@@ -143,6 +143,8 @@ MAINTENANCE_WORDS = frozenset({"battery", "batteries", "chirp", "chirps", "chirp
                                "expiration", "life"})
 # the trigger's words and the one after it ("smoke" + "alarm")
 DETECTOR_WORDS = frozenset({"alarm", "alarms", "detector", "detectors", "monitor", "monitors"})
+# hazards that also name a detector: "the smoke alarm" is no smoke
+DETECTOR_NAMES = frozenset({"smoke", "fire"})
 # a detector to be put in or swapped is work to book ("install a co detector") ...
 FITTING_WORDS = frozenset({"install", "installed", "installing", "replace", "replaced",
                            "replacing", "add", "adding", "new", "old", "upgrade", "upgrading",
@@ -171,6 +173,13 @@ ROBOT_WORDS = frozenset({"robot", "robots", "bot", "bots", "ai", "computer", "ma
                          "automated"})
 # inside a human-request match: "somebody out here", "someone over there"
 VISIT_INSIDE = frozenset({"out", "over"})
+
+
+def names_a_detector(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    """"Smoke" or "fire" in "the smoke alarm", "a fire detector": the device, not the hazard."""
+    first, last = span
+    return (first == last and tokens[first] in DETECTOR_NAMES and last + 1 < len(tokens)
+            and tokens[last + 1] in DETECTOR_WORDS)
 
 
 def urgent_standing(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int],

@@ -40,6 +40,10 @@ FIRE_COMPOUNDS = frozenset({"truck", "trucks", "engine", "engines", "drill", "dr
                             "service", "off", "away", "over"})
 # "a wood fire in the lounge", "the open fire": a fireplace burning as it should
 FIREPLACE_KINDS = frozenset({"wood", "log", "coal", "open", "real", "electric"})
+# "my inbox is on fire", "a dumpster fire", "the sky's on fire with the sunsets"
+FIGURATIVE_BURNING = frozenset({"inbox", "feed", "twitter", "timeline", "socials", "sky",
+                                "skys", "dumpster"})
+FIGURATIVE_REACH = 4
 # "I was on fire in the quiz", "my daughter's on fire at work": a person doing well
 PEOPLE_ON_FIRE = frozenset({"i", "im", "shes", "hes", "she", "he", "we", "youre", "theyre",
                             "team", "daughter", "daughters", "son", "sons", "husband",
@@ -105,6 +109,8 @@ def figure_of_speech(tokens: Sequence[str], span: tuple[int, int]) -> bool:
             if following[:1] and following[0] in FIRE_COMPOUNDS:
                 return True
             if index and tokens[index - 1] in FIREPLACE_KINDS:
+                return True
+            if FIGURATIVE_BURNING.intersection(tokens[max(0, index - FIGURATIVE_REACH):index]):
                 return True
             if (index and tokens[index - 1] == "on" and following[:1]
                     and following[0] in DOING_WELL_AFTER

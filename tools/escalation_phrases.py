@@ -180,6 +180,9 @@ def _find(phrase: Phrase, where: Mapping[str, Sequence[int]], tokens: Sequence[s
           clauses: Sequence[int], blocked: set[int], fillers: Sequence[int],
           ) -> tuple[int, int] | None:
     """(first, last) token of the tightest un-negated occurrence of the phrase, or None."""
+    # most phrases miss a word outright: a set check in C before any list is built
+    if any(term.isdisjoint(where) for term in phrase.terms):
+        return None
     candidates: list[list[int]] = []
     for term in phrase.terms:
         positions = sorted(i for key in term for i in where.get(key, ()) if i not in blocked)
