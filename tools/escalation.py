@@ -151,11 +151,11 @@ class EscalationGuard:
             # a phrase set aside does not hide another one further on ("the flue has come
             # loose and it's pouring smoke into the bedroom"); a phrase read as a name is read
             # so again ("Price is my last name, Jennifer Price")
-            passed: set[int] = set()
+            blocked = rules.ignored_positions(keys, where)  # once per turn, not per look
             names_read: set[str] = set()
             for _ in range(LOOKS_PER_CATEGORY):
                 found = self._find_in(category, rules, keys, where, tokens, clauses, fillers,
-                                      names, passed)
+                                      names, blocked)
                 if found is None or found[0] in names_read:
                     break
                 phrase, span = found
@@ -165,7 +165,7 @@ class EscalationGuard:
                     heard = " ".join(tokens[span[0]:span[1] + 1])
                     return EscalationMatch(category, phrase, heard), False
                 read_in_context = True
-                passed.update(range(span[0], span[1] + 1))
+                blocked.update(range(span[0], span[1] + 1))
                 if reading is _SetAside.NAME:
                     names_read.add(phrase)
         return None, read_in_context
@@ -207,9 +207,9 @@ class EscalationGuard:
     def _find_in(self, category: EscalationCategory, rules: CategoryRules, keys: Sequence[str],
                  where: Mapping[str, Sequence[int]], tokens: Sequence[str],
                  clauses: Sequence[int], fillers: Sequence[int], names: Sequence[bool] = (),
-                 passed: Collection[int] = (),
+                 blocked: Collection[int] | None = None,
                  ) -> tuple[str, tuple[int, int]] | None:
-        found = rules.find(keys, where, tokens, clauses, fillers, passed)
+        found = rules.find(keys, where, tokens, clauses, fillers, blocked)
         if found is None and category == "human_request":
             span = asks_for_someone(tokens, clauses, names)
             return (ASKS_FOR_SOMEONE, span) if span is not None else None

@@ -144,14 +144,22 @@ class CategoryRules:
         return any(next(iter(_in_order_occurrences(ignored, keys, where)), None) is not None
                    for ignored in self.ignore)
 
-    def find(self, keys: Sequence[str], where: Mapping[str, Sequence[int]],
-             tokens: Sequence[str], clauses: Sequence[int], fillers: Sequence[int],
-             passed: Collection[int] = ()) -> tuple[str, tuple[int, int]] | None:
-        """The most specific phrase found, and its span (none using a `passed` word)."""
-        blocked: set[int] = set(passed)
+    def ignored_positions(self, keys: Sequence[str], where: Mapping[str, Sequence[int]],
+                          ) -> set[int]:
+        """The words of the turn that the category's ignore phrases block."""
+        blocked: set[int] = set()
         for ignored in self.ignore:
             for positions in _in_order_occurrences(ignored, keys, where):
                 blocked.update(positions)
+        return blocked
+
+    def find(self, keys: Sequence[str], where: Mapping[str, Sequence[int]],
+             tokens: Sequence[str], clauses: Sequence[int], fillers: Sequence[int],
+             blocked: Collection[int] | None = None) -> tuple[str, tuple[int, int]] | None:
+        """The most specific phrase found, and its span, using no `blocked` word (by default
+        those of `ignored_positions`)."""
+        if blocked is None:
+            blocked = self.ignored_positions(keys, where)
         for phrase in self.phrases:
             span = _find(phrase, where, tokens, clauses, blocked, fillers)
             if span is not None:
@@ -177,7 +185,7 @@ def filler_counts(tokens: Sequence[str]) -> list[int]:
 
 
 def _find(phrase: Phrase, where: Mapping[str, Sequence[int]], tokens: Sequence[str],
-          clauses: Sequence[int], blocked: set[int], fillers: Sequence[int],
+          clauses: Sequence[int], blocked: Collection[int], fillers: Sequence[int],
           ) -> tuple[int, int] | None:
     """(first, last) token of the tightest un-negated occurrence of the phrase, or None."""
     # most phrases miss a word outright: a set check in C before any list is built
