@@ -1,10 +1,11 @@
 """`intake bench vad`: the CPU one call's local Silero VAD costs in the worker.
 
 Caller-like audio (espeak phrases between pauses, 24 kHz, 20 ms frames as the room delivers
-them) is pushed in real time into the worker's Silero stream (`agent.process_vad`), and the
-same loop runs again pushing into nothing; the difference in the whole process's CPU (every
-thread) is the VAD's, per call minute. The ONNX inference alone is timed apart, per 32 ms
-window, so the stream's own overhead (resampling, frame copies, events) shows.
+them) is pushed in real time into the worker's stream (`agent.process_vad`, the lean one), into
+the Silero plugin's own stream with the same settings, and into nothing, in turn; the
+difference in the whole process's CPU (every thread) from pushing into nothing is each stream's,
+per call minute. The ONNX inference alone is timed apart, per 32 ms window, back to back (warm
+caches) and once every 32 ms as in a call (cold), so the streams' own overhead shows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from livekit import rtc
 from livekit.agents import vad
 from livekit.plugins import silero
 
+from agent.assets import VAD_MIN_SILENCE_S, VAD_MIN_SPEECH_S
 from agent.process_vad import process_vad
 from audio.speech import render_speech_pcm16
 
@@ -74,39 +76,51 @@ async def _run(model: vad.VAD | None, samples: npt.NDArray[np.int16],
     return cpu, kinds
 
 
-def inference_ms_per_window(model: vad.VAD) -> float:
-    """The ONNX session alone on one 32 ms window at 16 kHz, as the stream calls it."""
+def inference_ms_per_window(paced: bool) -> float:
+    """The ONNX session alone on one 32 ms window at 16 kHz: back to back, or one window every
+    32 ms as a call runs it (its weights have left the caches by then)."""
     from livekit.plugins.silero import onnx_model
 
-    assert isinstance(model, silero.VAD)
-    session = onnx_model.OnnxModel(onnx_session=model._onnx_session, sample_rate=16000)
+    session = onnx_model.OnnxModel(onnx_session=onnx_model.new_inference_session(True),
+                                   sample_rate=16000)
     window = np.random.default_rng(1).normal(0, 0.1, 512).astype(np.float32)
     for _ in range(50):
         session(window)
-    started = time.process_time()
-    for _ in range(INFERENCE_ROUNDS):
+    used = 0.0
+    rounds = INFERENCE_ROUNDS // 10 if paced else INFERENCE_ROUNDS
+    for _ in range(rounds):
+        if paced:
+            time.sleep(0.032)
+        started = time.process_time()
         session(window)
-    return (time.process_time() - started) * 1000 / INFERENCE_ROUNDS
+        used += time.process_time() - started
+    return used * 1000 / rounds
 
 
 async def run_vad_benchmark(seconds: float, rounds: int) -> dict[str, Any]:
     samples = caller_audio(seconds)
-    model = process_vad()
-    cpu: dict[str, list[float]] = {"vad_stream": [], "pacing_only": []}
-    events: list[str] = []
+    streams: dict[str, vad.VAD | None] = {
+        "lean_stream": process_vad(),
+        "plugin_stream": silero.VAD.load(min_speech_duration=VAD_MIN_SPEECH_S,
+                                         min_silence_duration=VAD_MIN_SILENCE_S,
+                                         activation_threshold=0.5),
+        "pacing_only": None,
+    }
+    cpu: dict[str, list[float]] = {name: [] for name in streams}
+    events: dict[str, list[str]] = {}
     for _ in range(rounds):
-        used, events = await _run(model, samples)
-        cpu["vad_stream"].append(used)
-        cpu["pacing_only"].append((await _run(None, samples))[0])
-    inference_ms = inference_ms_per_window(model)
+        for name, model in streams.items():  # alternated: drift hits each alike
+            used, events[name] = await _run(model, samples)
+            cpu[name].append(used)
     windows_per_second = 16000 / 512
+    warm, cold = inference_ms_per_window(False), inference_ms_per_window(True)
     return {
         "call_seconds": seconds, "rounds": rounds,
         "cpu_ms_per_call_minute": {name: [round(v * 60_000 / seconds, 1) for v in values]
                                    for name, values in cpu.items()},
-        "vad_cores_per_call": round((min(cpu["vad_stream"]) - min(cpu["pacing_only"]))
-                                    / seconds, 4),
-        "inference_ms_per_window": round(inference_ms, 3),
-        "inference_cores_per_call": round(inference_ms * windows_per_second / 1000, 4),
-        "speech_events": len(events),
+        "cores_per_call": {name: round((min(cpu[name]) - min(cpu["pacing_only"])) / seconds, 4)
+                           for name in ("lean_stream", "plugin_stream")},
+        "inference_ms_per_window": {"back_to_back": round(warm, 3), "paced": round(cold, 3)},
+        "inference_cores_per_call": round(cold * windows_per_second / 1000, 4),
+        "speech_events": {name: len(events[name]) for name in ("lean_stream", "plugin_stream")},
     }

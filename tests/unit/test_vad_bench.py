@@ -19,7 +19,10 @@ def test_caller_audio_has_the_asked_length_with_speech_and_pauses() -> None:
 
 async def test_a_short_run_hears_speech_and_reports_its_cost() -> None:
     result = await run_vad_benchmark(4.0, 1)
-    assert result["speech_events"] >= 2  # at least one start and one end of speech
-    assert result["inference_ms_per_window"] > 0
+    # at least one start and one end of speech, the same from both streams
+    assert result["speech_events"]["lean_stream"] >= 2
+    assert result["speech_events"]["lean_stream"] == result["speech_events"]["plugin_stream"]
+    assert all(v > 0 for v in result["inference_ms_per_window"].values())
     assert result["inference_cores_per_call"] > 0
+    assert set(result["cores_per_call"]) == {"lean_stream", "plugin_stream"}
     assert all(v > 0 for values in result["cpu_ms_per_call_minute"].values() for v in values)
