@@ -18,7 +18,8 @@ request, legal, pricing), after the words around an urgent match are read
 damage cue yields to a legal cue in the same turn; a request for someone to come out is a
 visit, not a human request; a person the caller only tells of ("the plumber we talked to") is
 none. Damage blamed on our people and "sued"/"suing" are legal cues of their own
-(tools/escalation_legal.py). `check` is a pure function of the text.
+(tools/escalation_legal.py); part of the building coming down and a person who can't get up are
+urgent cues of their own (tools/escalation_harm.py). `check` is a pure function of the text.
 
 When no phrase matched at all (and none was set aside by the words around it), a model learned
 from the playbook's `escalation_examples` may still fire, when sure (tools/escalation_model.py):
@@ -35,11 +36,11 @@ from pathlib import Path
 
 from tools.escalation_context import (
     UrgentStanding,
-    names_a_detector,
     talked_about,
     urgent_standing,
     wants_a_visit,
 )
+from tools.escalation_detectors import names_a_detector
 from tools.escalation_explained import taken_back
 from tools.escalation_figures import (
     ASKS_FOR_SOMEONE,
@@ -49,6 +50,7 @@ from tools.escalation_figures import (
     not_a_request,
     time_cost,
 )
+from tools.escalation_harm import GAVE_WAY_RULE, HURT_RULE, cannot_get_up, gave_way
 from tools.escalation_legal import (
     BLAME_RULE,
     LAWSUIT_RULE,
@@ -210,6 +212,12 @@ class EscalationGuard:
                  blocked: Collection[int] | None = None,
                  ) -> tuple[str, tuple[int, int]] | None:
         found = rules.find(keys, where, tokens, clauses, fillers, blocked)
+        if found is None and category == "urgent":
+            span = gave_way(tokens, clauses)
+            if span is not None:
+                return GAVE_WAY_RULE, span
+            span = cannot_get_up(tokens, clauses)
+            return (HURT_RULE, span) if span is not None else None
         if found is None and category == "human_request":
             span = asks_for_someone(tokens, clauses, names)
             return (ASKS_FOR_SOMEONE, span) if span is not None else None

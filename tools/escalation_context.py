@@ -19,7 +19,9 @@ a playbook phrase matched, so that a business's triggers stay plain phrases.
   Nor does a "now" that only introduces or closes the caller's wish ("it was fixed, now we need
   the drywall patched", "we want to finish it now"), trouble that has lasted "for years", or
   trouble someone else had ("my neighbor had a burst pipe so I want mine checked", "my sister's
-  house flooded"), unless that is a hazard.
+  house flooded"), unless that is a hazard; nor a "now" that opens the next thing told once the
+  trigger was put in the past ("the burst pipe was fixed last week, but now the tap splutters").
+  "Where the tap used to be" is a place, not a past; "the rain's stopped" is past weather.
   "A few days ago" is not stale: a missed emergency costs more than a needless transfer.
 - A hazard (fire, smoke, sparks, gas, shock, injury) that is neither is active.
 - Otherwise it is *plain* ("your plumber broke my pipe"): it fires, unless the same turn carries
@@ -38,6 +40,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from enum import Enum
+
+from tools.escalation_detectors import detector_being_fitted, detector_wants_battery
 
 
 class UrgentStanding(Enum):
@@ -83,7 +87,8 @@ STALE_PAIRS = frozenset({("a", "while"), ("while", "back"), ("back", "in"), ("in
                          ("old", "home"), ("previous", "house"), ("previous", "place"),
                          ("previous", "home"), ("lived", "here"), ("for", "ages"),
                          ("been", "dry"), ("been", "like"), ("dried", "out"),
-                         ("didnt", "reach")})
+                         ("didnt", "reach"), ("rains", "stopped"), ("rain", "stopped"),
+                         ("stopped", "raining")})
 # "an old water stain", "old water damage": marks left by trouble long gone
 OLD_MARKS = frozenset({"stain", "stains", "staining", "stained", "damage", "leak"})
 # "now we need the drywall patched": the "now" brings in a wish, not the trouble
@@ -95,6 +100,10 @@ WISHES = frozenset({"want", "wants", "need", "needs", "like", "wanna", "would", 
 # is mostly a filler ("it's like pouring now"); "we're redoing the floor now" is the work
 WISHES_BEFORE_NOW = (WISHES - {"like"}) | {"redoing", "replacing", "renovating", "redecorating"}
 WISH_BEFORE_NOW_REACH = 4
+# "we'd like a proper repair now": "like" after these is a wish, not a filler
+LIKE_AS_A_WISH = frozenset({"id", "wed", "would", "youd"})
+# "it was fixed last week, but now the tap's spluttering": a "now" opening what comes next
+NOW_OPENERS = frozenset({"and", "but", "so"})
 # someone else's trouble: "my neighbor had a burst pipe"
 OTHER_PEOPLE = frozenset({"neighbor", "neighbors", "neighbour", "neighbours", "friend",
                           "friends", "sister", "brother", "cousin", "coworker", "parents",
@@ -137,23 +146,6 @@ HAZARD_WORDS = frozenset({"fire", "flames", "flame", "smoke", "smoking", "spark"
                           "sparking", "gas", "shock", "shocked", "zapped", "burning", "burnt",
                           "electrocuted", "monoxide", "co", "hurt", "injured", "bleeding",
                           "flash"})
-# a detector asking for a battery is maintenance, not an alarm
-MAINTENANCE_WORDS = frozenset({"battery", "batteries", "chirp", "chirps", "chirping",
-                               "chirped", "chirpy", "expiry", "expired", "expires",
-                               "expiration", "life"})
-# the trigger's words and the one after it ("smoke" + "alarm")
-DETECTOR_WORDS = frozenset({"alarm", "alarms", "detector", "detectors", "monitor", "monitors"})
-# hazards that also name a detector: "the smoke alarm" is no smoke
-DETECTOR_NAMES = frozenset({"smoke", "fire"})
-# a detector to be put in or swapped is work to book ("install a co detector") ...
-FITTING_WORDS = frozenset({"install", "installed", "installing", "replace", "replaced",
-                           "replacing", "add", "adding", "new", "old", "upgrade", "upgrading",
-                           "inspect", "inspected", "hardwired", "hardwire", "mount", "put",
-                           "more", "extra", "additional", "fitted", "fit", "fitting", "wired",
-                           "check", "checked", "test", "tested", "testing", "move", "moving"})
-# ... unless it is sounding or reading high now
-SOUNDING_WORDS = frozenset({"off", "going", "sounding", "blaring", "screaming", "ringing",
-                            "reads", "reading", "says", "high", "levels"})
 STOPPED = frozenset({"stopped", "stops", "quit", "quits"})
 STILL_AN_OUTAGE = frozenset({"working", "running", "heating", "blowing", "firing", "igniting",
                              "lighting", "pumping", "draining"})
@@ -175,13 +167,6 @@ ROBOT_WORDS = frozenset({"robot", "robots", "bot", "bots", "ai", "computer", "ma
 VISIT_INSIDE = frozenset({"out", "over"})
 
 
-def names_a_detector(tokens: Sequence[str], span: tuple[int, int]) -> bool:
-    """"Smoke" or "fire" in "the smoke alarm", "a fire detector": the device, not the hazard."""
-    first, last = span
-    return (first == last and tokens[first] in DETECTOR_NAMES and last + 1 < len(tokens)
-            and tokens[last + 1] in DETECTOR_WORDS)
-
-
 def urgent_standing(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int],
                     category_keys: Collection[str], keys: Sequence[str]) -> UrgentStanding:
     """Whether an urgent match at `span` is happening now, is past or hypothetical, or plain."""
@@ -189,30 +174,19 @@ def urgent_standing(tokens: Sequence[str], clauses: Sequence[int], span: tuple[i
     hazard = HAZARD_WORDS.intersection(tokens[first:last + 1])
     if _comes_and_goes(tokens) and not hazard and not EXPLICIT_URGENCY.intersection(tokens):
         return UrgentStanding.STALE
-    if (_detector_wants_battery(tokens, span) or _detector_being_fitted(tokens, span)
+    if (detector_wants_battery(tokens, span) or detector_being_fitted(tokens, span)
             or _stopped_a_habit(tokens, last)):
         return UrgentStanding.STALE
     # a fire next door may spread to us; one it "had" is over
     if (not hazard or "had" in tokens[:span[0]]) and _another_households(tokens, clauses, span):
         return UrgentStanding.STALE
-    if _is_active(tokens, span, category_keys, keys):
+    if _is_active(tokens, clauses, span, category_keys, keys):
         return UrgentStanding.ACTIVE
     if (_is_stale(tokens) or _is_hypothetical(tokens, clauses, span)
             or _someone_elses(tokens, clauses, span, hazard=bool(hazard))):
         return UrgentStanding.STALE
     # a hazard described now is no subject for a legal question to outrank
     return UrgentStanding.ACTIVE if hazard else UrgentStanding.PLAIN
-
-
-def _detector_wants_battery(tokens: Sequence[str], span: tuple[int, int]) -> bool:
-    return bool(DETECTOR_WORDS.intersection(tokens[span[0]:span[1] + 2])
-                and MAINTENANCE_WORDS.intersection(tokens))
-
-
-def _detector_being_fitted(tokens: Sequence[str], span: tuple[int, int]) -> bool:
-    """"Can you install a co detector", "the smoke alarm needs replacing": work to book."""
-    return bool(DETECTOR_WORDS.intersection(tokens[span[0]:span[1] + 2])
-                and FITTING_WORDS.intersection(tokens) and not SOUNDING_WORDS.intersection(tokens))
 
 
 def _stopped_a_habit(tokens: Sequence[str], last: int) -> bool:
@@ -222,8 +196,8 @@ def _stopped_a_habit(tokens: Sequence[str], last: int) -> bool:
             and following not in STILL_AN_OUTAGE)
 
 
-def _is_active(tokens: Sequence[str], span: tuple[int, int], category_keys: Collection[str],
-               keys: Sequence[str]) -> bool:
+def _is_active(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int],
+               category_keys: Collection[str], keys: Sequence[str]) -> bool:
     for index, word in enumerate(tokens):
         before = tokens[max(0, index - 3):index]
         if word == "still" and tokens[index + 1:index + 2] in (["under"], ["covered"]):
@@ -233,7 +207,8 @@ def _is_active(tokens: Sequence[str], span: tuple[int, int], category_keys: Coll
         if word in ACTIVE_WORDS and not (word == "now" and (
                 (index and tokens[index - 1] in SETTLED | RESOLVED_VERBS)
                 or _brings_a_wish(tokens, index)
-                or SETTLED.intersection(tokens[index + 1:index + 3]))):
+                or SETTLED.intersection(tokens[index + 1:index + 3])
+                or _after_a_past(tokens, clauses, span, index))):
             return True
         if word in EXPLICIT_URGENCY and not (NEGATIONS.intersection(before) or (
                 URGENCY_NOT_NOW.intersection(tokens[max(0, index - URGENCY_NOT_NOW_REACH):index]))):
@@ -251,6 +226,14 @@ def _is_active(tokens: Sequence[str], span: tuple[int, int], category_keys: Coll
     return False
 
 
+def _after_a_past(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int],
+                  now: int) -> bool:
+    """"The burst pipe was fixed last week, but now the tap's spluttering": a "now" after the
+    trigger, opening the next thing the caller tells, once the trigger was put in the past."""
+    return now > span[1] and (clauses[now] != clauses[span[1]]
+                              or tokens[now - 1] in NOW_OPENERS) and _is_stale(tokens[:now])
+
+
 def _brings_a_wish(tokens: Sequence[str], index: int) -> bool:
     """"now we need ...", "now I'd like ...", "now want ...": the caller's plan, not the trouble."""
     following = [word for word in tokens[index + 1:index + 4] if word != "just"][:2]
@@ -259,7 +242,11 @@ def _brings_a_wish(tokens: Sequence[str], index: int) -> bool:
     if len(following) == 2 and following[0] in WISHERS and following[1] in WISHES:
         return True
     # "we want to finish it now"
-    return bool(WISHES_BEFORE_NOW.intersection(tokens[max(0, index - WISH_BEFORE_NOW_REACH):index]))
+    before = tokens[max(0, index - WISH_BEFORE_NOW_REACH):index]
+    if any(word == "like" and at and before[at - 1] in LIKE_AS_A_WISH
+           for at, word in enumerate(before)):
+        return True  # "we'd like a proper repair now"
+    return bool(WISHES_BEFORE_NOW.intersection(before))
 
 
 def _someone_elses(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int], *,
@@ -327,7 +314,9 @@ def _comes_and_goes(tokens: Sequence[str]) -> bool:
 def _is_stale(tokens: Sequence[str]) -> bool:
     for index, word in enumerate(tokens):
         previous = tokens[index - 1] if index else ""
-        if word in STALE_WORDS or (previous, word) in STALE_PAIRS:
+        # "where the tap used to be" is a place, not a past
+        if word in STALE_WORDS or ((previous, word) in STALE_PAIRS and not (
+                previous == "used" and "where" in tokens[max(0, index - 4):index])):
             return True
         if previous == "last" and word in STALE_AFTER_LAST:
             return True

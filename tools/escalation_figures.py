@@ -37,7 +37,8 @@ FIRE_COMPOUNDS = frozenset({"truck", "trucks", "engine", "engines", "drill", "dr
                             "wood", "works", "proof", "proofing", "rated", "escape", "door",
                             "marshal", "marshals", "inspector", "officer", "department",
                             "safety", "code", "extinguisher", "extinguishers", "exit", "chief",
-                            "service", "off", "away", "over"})
+                            "service", "off", "away", "over", "trap", "traps", "surround",
+                            "surrounds", "grate", "guard"})
 # "a wood fire in the lounge", "the open fire": a fireplace burning as it should
 FIREPLACE_KINDS = frozenset({"wood", "log", "coal", "open", "real", "electric"})
 # "my inbox is on fire", "a dumpster fire", "the sky's on fire with the sunsets"
@@ -60,7 +61,8 @@ FLOOD_WORDS = frozenset({"flood", "floods", "flooded", "flooding"})
 NOT_WATER = frozenset({"email", "emails", "call", "calls", "text", "texts", "message",
                        "messages", "work", "requests", "orders", "complaints", "inquiries",
                        "enquiries", "customers", "people", "jobs", "mail", "letters", "bills",
-                       "memories", "tears", "questions", "notifications", "visitors"})
+                       "memories", "tears", "questions", "notifications", "visitors", "junk",
+                       "spam", "adverts", "ads", "offers", "scams"})
 FLOOD_OF = frozenset({"of", "with"})
 
 # a person named by their job: whose job it is decides whether it is a request

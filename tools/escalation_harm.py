@@ -1,0 +1,98 @@
+"""Urgent cues that are English-language rules rather than playbook phrases, because a phrase
+ignores word order: "ceiling came down" would also match "can someone come down and look at the
+ceiling". The guard asks them when the urgent category's phrases found nothing
+(tools/escalation.py), and reads the words around them as it reads a phrase's (past, what-if,
+someone else's).
+
+- `gave_way`: part of the building, then in the same clause a verb of it coming down: "the
+  ceiling in the nursery has just come down", "half the chimney stack's fallen", "the wall's
+  caved in", "a tree came down on the house" (a tree only onto or through something); only
+  "has", "just" and the like, or one place ("in the nursery"), between them, so "the roof man
+  is coming down on friday" is no collapse. ("Split" is left out: "the old wall's split".)
+- `cannot_get_up`: a person who can't get up, move a limb or breathe: "he can't get up", "she
+  can't move her leg", not "I can't move the fridge" or "he can't get up to the loft".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+GAVE_WAY_RULE = "part of the building came down"
+HURT_RULE = "someone can't get up"
+
+STRUCTURES = frozenset({"ceiling", "ceilings", "roof", "roofs", "chimney", "chimneys", "stack",
+                        "stacks", "wall", "walls", "tree", "trees"})
+# one word: "fallen", "collapsed"; or a verb then "down"/"in": "came down", "fell in"
+CAME_DOWN = frozenset({"fallen", "collapsed", "caved"})
+CAME = frozenset({"came", "come", "coming", "fell", "falling", "crashed", "crashing"})
+# "fell in", "crashed through"; but "damp coming through", "rain coming in" is a leak
+FELL = frozenset({"fell", "falling", "crashed", "crashing"})
+IN = frozenset({"in", "through"})
+# between the structure and its verb only these ("the ceiling's just come down") and one place
+# ("the ceiling in the nursery has come down"), so "the roof man is coming down" is no collapse
+# and "a split in the wall" no split
+BETWEEN = frozenset({"has", "have", "had", "is", "are", "was", "been", "just", "now", "all",
+                     "completely", "partly", "partially", "literally", "actually", "suddenly",
+                     "totally", "half", "finally"})
+PLACE_PREPOSITIONS = frozenset({"in", "on", "of", "over", "above", "at"})
+PLACE_WORDS = 3  # "in the nursery"
+GAVE_WAY_REACH = 8
+# a tree that came down is the caller's only when it hit something
+TREE_ONTO = frozenset({"on", "onto", "through", "into"})
+
+PEOPLE = frozenset({"he", "she", "they", "hes", "shes", "theyre", "mum", "mom", "dad", "nan",
+                    "gran", "grandad", "grandpa", "grandma"})
+CANNOT = frozenset({"cant", "cannot", "couldnt"})
+BODY = frozenset({"leg", "legs", "arm", "arms", "neck", "back", "head", "hip", "side"})
+POSSESSIVES = frozenset({"his", "her", "their", "my"})
+# "he can't get up to the loft", "she can't get up the ladder": a place, not a fall
+GET_UP_PLACES = frozenset({"to", "into", "the", "there", "here", "stairs", "in", "on", "onto",
+                           "that", "those", "these"})
+
+
+def gave_way(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    """(first, last) of "the ceiling ... came down", or None."""
+    for index, word in enumerate(tokens):
+        if word not in STRUCTURES:
+            continue
+        for at in range(index + 1, min(len(tokens), index + 2 + GAVE_WAY_REACH)):
+            if clauses[at] != clauses[index]:
+                break
+            end = at if tokens[at] in CAME_DOWN else None
+            following = tokens[at + 1:at + 2]
+            if tokens[at] in CAME and (following == ["down"] or (
+                    tokens[at] in FELL and following and following[0] in IN)):
+                end = at + 1
+            if end is None:
+                continue
+            if not _only_a_place_between(tokens[index + 1:at]):
+                break
+            if word.startswith("tree") and not TREE_ONTO.intersection(tokens[end:end + 3]):
+                break
+            return index, end
+    return None
+
+
+def _only_a_place_between(between: Sequence[str]) -> bool:
+    rest = [word for word in between if word not in BETWEEN]
+    return not rest or (rest[0] in PLACE_PREPOSITIONS and len(rest) <= PLACE_WORDS)
+
+
+def cannot_get_up(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    """(first, last) of "he can't get up" / "she can't move her leg" / "he can't breathe"."""
+    for index, word in enumerate(tokens[:-2]):
+        if word not in PEOPLE or tokens[index + 1] not in CANNOT:
+            continue
+        verb = index + 2
+        following = tokens[verb + 1:verb + 3]
+        if tokens[verb] == "breathe":
+            return index, verb
+        if tokens[verb] == "move" and following[:1] and following[0] in POSSESSIVES and (
+                following[1:] and following[1] in BODY):
+            return index, verb + 2
+        if tokens[verb] == "get" and following[:1] == ["up"]:
+            after = verb + 2
+            if after == len(tokens) or clauses[after] != clauses[verb] or (
+                    tokens[after] not in GET_UP_PLACES):
+                return index, verb + 1
+    return None
