@@ -48,12 +48,15 @@ from tools.escalation_figures import (
     capitalised_names,
     figure_of_speech,
     not_a_request,
+    quoting_someone,
     time_cost,
 )
 from tools.escalation_harm import GAVE_WAY_RULE, HURT_RULE, cannot_get_up, gave_way
 from tools.escalation_legal import (
     BLAME_RULE,
+    EXPENSE_RULE,
     LAWSUIT_RULE,
+    at_your_expense,
     damage_blamed_on_us,
     lawsuit_word,
     lawyer_told_of,
@@ -189,7 +192,7 @@ class EscalationGuard:
             set_aside = (wants_a_visit(tokens, span) or talked_about(tokens, span)
                          or not_a_request(tokens, span))
         elif category == "pricing":
-            set_aside = time_cost(tokens, span)
+            set_aside = time_cost(tokens, span) or quoting_someone(tokens, clauses, span)
         elif category == "legal":
             set_aside = lawyer_told_of(tokens, span)
         if part_of_a_name(tokens, span):
@@ -225,6 +228,9 @@ class EscalationGuard:
             span = damage_blamed_on_us(tokens, clauses)
             if span is not None:
                 return BLAME_RULE, span
+            span = at_your_expense(tokens)
+            if span is not None:
+                return EXPENSE_RULE, span
             at = lawsuit_word(tokens)
             if at is not None and not negated(tokens, clauses, at):
                 return LAWSUIT_RULE, (at, at)

@@ -155,7 +155,8 @@ VISIT_WORDS = frozenset({"out", "over", "here", "come", "coming", "fix", "repair
                          "check", "install", "replace", "today", "tomorrow"})
 # ... and what says the person is to be reached now ("is the owner available today")
 TALK_WORDS = frozenset({"talk", "speak", "chat", "talking", "speaking", "transfer", "connect",
-                        "phone", "line", "call", "human", "real", "live", "available"})
+                        "phone", "line", "call", "human", "humans", "real", "live",
+                        "available"})
 VISIT_REACH = 3
 # "the electrician we talked to said...": a person told about, not asked for
 PAST_TALK = frozenset({"talked", "spoke", "spoken", "chatted"})

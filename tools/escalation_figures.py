@@ -11,15 +11,19 @@ after a playbook phrase matched, so the business's triggers stay plain phrases.
   - a person who did something ("the manager at my building gave me your number", "the boss
     gave me the afternoon off");
   - "lives" ("the owner lives overseas") and live wires;
-  - a caller content with the AI ("I don't mind talking to a bot", "happy with the bot").
+  - a caller content with the AI ("I don't mind talking to a bot", "happy with the bot");
+  - blame put on the caller ("don't put that on me" is no "put me through"), and a person who
+    will be there for the visit ("a real live human will be here to open the door").
   A talk in the past ("I spoke to a person last week") is `talked_about`, in
   tools/escalation_context.py.
-- pricing, `time_cost`: "it cost me a whole afternoon", "the drive cost me an hour".
+- pricing, `time_cost`: "it cost me a whole afternoon", "the drive cost me an hour"; and
+  `quoting_someone`: "to quote my husband, the shower sounds like a seagull" opening the turn.
 
 It also finds requests for a person that no phrase names (`asks_for_someone`): "is he there?",
 "is Dave around?", "I need to talk to Frank", "can you put Mrs. Alvarez on", "get ahold of
-Mike", "I was told to ask for Kim". A name is a word the transcript capitalises inside its
-clause (the Realtime API's transcripts do); "talk to Frank first" is the caller's own people.
+Mike", "I was told to ask for Kim", "could you have Julie call me", "tell Ahmed to call me
+back". A name is a word the transcript capitalises inside its clause (the Realtime API's
+transcripts do); "talk to Frank first" is the caller's own people.
 """
 
 from __future__ import annotations
@@ -88,6 +92,10 @@ CONTENT_PAIRS = frozenset({("dont", "mind"), ("happy", "with"), ("thats", "fine"
 # "a real person answered last time": told of
 ANSWERED = frozenset({"answered", "picked"})
 CONTENT_WORDS = frozenset({"natural", "quicker", "impressive", "easier"})
+# "don't put that on me", "put the blame on me": not "put me through"
+BLAMED = frozenset({"that", "it", "this", "blame"})
+# "a real person will be home": someone who will be there for the visit
+WILL_BE = frozenset({("will", "be"), ("ll", "be"), ("is", "going")})
 
 TIME_WORDS = frozenset({"afternoon", "morning", "evening", "day", "days", "hour", "hours",
                         "week", "weeks", "weekend", "night", "minutes", "time"})
@@ -95,6 +103,12 @@ COST_WORDS = frozenset({"cost", "costs", "costing"})
 MONEY_WORDS = frozenset({"dollars", "dollar", "bucks", "pounds", "euros", "money", "grand",
                          "quid", "fee", "price"})
 TIME_COST_REACH = 4
+# "to quote my husband, ...", "so, to quote the last plumber": the caller quotes someone
+QUOTE_OPENERS = frozenset({"so", "well", "and", "or", "but", "just", "i", "mean"})
+QUOTE_WORDS = frozenset({"quote", "quoting"})
+# whom: "to quote my husband", "to quote the last plumber"; not "to quote for the job"
+QUOTED_PEOPLE = frozenset({"my", "our", "his", "her", "their", "mr", "mrs", "ms", "dr"})
+QUOTED_THE = frozenset({"last", "previous", "old", "other", "great", "famous", "late"})
 
 
 def figure_of_speech(tokens: Sequence[str], span: tuple[int, int]) -> bool:
@@ -145,6 +159,12 @@ def not_a_request(tokens: Sequence[str], span: tuple[int, int]) -> bool:
         return True
     if tokens[last + 1:last + 2] and tokens[last + 1] in ANSWERED:
         return True
+    if tokens[first] == "put" and BLAMED.intersection(tokens[first + 1:first + 3]) and (
+            "me" not in tokens[first + 1:first + 2]):
+        return True  # "don't put that on me": blame, not "put me through"
+    if tuple(tokens[last + 1:last + 3]) in WILL_BE and tokens[last + 3:last + 4] and (
+            tokens[last + 3] in PRESENT_HERE | {"here", "home"}):
+        return True  # "a real live human will be here to open the door"
     if first == last and tokens[first] in ROLES:
         return _own_role(tokens, first) or _role_did_something(tokens, first)
     return False
@@ -185,6 +205,23 @@ def time_cost(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     return False
 
 
+def quoting_someone(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]) -> bool:
+    """A pricing "quote" that opens the turn ("To quote my husband, the shower sounds like a
+    seagull"): the caller quotes someone; "I'd like you to quote for it" still asks."""
+    first, last = span
+    if first != last or tokens[first] not in QUOTE_WORDS or not first:
+        return False
+    if tokens[first - 1] != "to" and tokens[first] != "quoting":
+        return False
+    whom = tokens[first + 1:first + 3]
+    if not (whom[:1] and whom[0] in QUOTED_PEOPLE) and not (
+            whom[:1] == ["the"] and whom[1:] and whom[1] in QUOTED_THE):
+        return False
+    opening = first - 1 if tokens[first] == "quote" else first
+    return all(word in QUOTE_OPENERS or clauses[at] != clauses[opening]
+               for at, word in enumerate(tokens[:opening]))
+
+
 # "is he there?", "is Dave around?": a person the caller asks for by pronoun or by name (a word
 # the transcript capitalises inside its clause, "Mrs. Alvarez")
 PRONOUNS = frozenset({"he", "she"})
@@ -199,6 +236,10 @@ NOT_YET = frozenset({"first", "before", "tonight", "about"})
 # "he said to ask for him when I called", "I was told to ask for Kim"
 TOLD_TO_ASK = frozenset({"told", "said", "asked"})
 ASKS_FOR_SOMEONE = "asks for someone by name"
+# "could you have Julie call me", "tell Ahmed to call me back", "get Dave to ring me"
+CALL_ME_ASKERS = frozenset({"have", "tell", "get", "ask"})
+CALL_VERBS = frozenset({"call", "ring", "phone", "text"})
+CALLED = frozenset({"me", "us", "back"})
 
 
 def capitalised_names(tokens: Sequence[str], clauses: Sequence[int],
@@ -228,6 +269,10 @@ def asks_for_someone(tokens: Sequence[str], clauses: Sequence[int],
             end = _person_end(tokens, names, following + 1)
             if end is not None and not NOT_YET.intersection(tokens[end:end + 1]):
                 return index, end - 1
+        elif word in CALL_ME_ASKERS:
+            end = _person_end(tokens, names, following)
+            if end is not None and _call_me(tokens, end):
+                return index, end
         elif word == "put":
             end = _person_end(tokens, names, following)
             if end is not None and tokens[end:end + 1] == ["on"]:
@@ -260,6 +305,14 @@ def _person_end(tokens: Sequence[str], names: Sequence[bool], at: int, *,
     if end < len(tokens) and names[end]:
         end += 1  # a surname
     return end
+
+
+def _call_me(tokens: Sequence[str], at: int) -> bool:
+    """"call me" / "to ring me back" at `at`."""
+    if tokens[at:at + 1] == ["to"]:
+        at += 1
+    return (tokens[at:at + 1] != [] and tokens[at] in CALL_VERBS
+            and tokens[at + 1:at + 2] != [] and tokens[at + 1] in CALLED)
 
 
 # "is Steve there, mate": a word that only addresses the AI

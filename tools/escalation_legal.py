@@ -5,7 +5,10 @@ when the legal category's phrases found nothing (tools/escalation.py).
   a damage verb in the past tense, "your guy scratched my floor", "the plumber you sent cracked
   the tile", "your guys left a mess and broke a tile", "your tech knocked a hole in my wall".
   Determiners and service verbs keep "can you fix my cracked tile" out. So are "your installer
-  drilled through a pipe", "your workers left the gate open" and "knocked bricks off".
+  drilled through a pipe", "your workers left the gate open" and "knocked bricks off", "your
+  lads caused it", and damage "caused by the socket your electrician fitted".
+- `at_your_expense`: "I want it put right at your expense", "cleaned at your own cost": the
+  caller holds us to pay, a claim rather than a price question.
 - `lawsuit_word`: "sued" and "suing" are legal cues whoever sues ("the hoa is suing me"); the
   bare "sue" is also a name, so it needs a playbook phrase ("can I sue", "I'll sue").
 """
@@ -24,7 +27,10 @@ OUR_PEOPLE = frozenset({"guy", "guys", "tech", "techs", "technician", "technicia
                         "helper", "roofer", "painter", "bloke", "blokes", "fella", "carpenter",
                         "driver", "drivers", "lads", "fitter", "fitters", "builder", "builders",
                         "plasterer", "plasterers", "tiler", "tilers", "decorator", "joiner",
-                        "sparky", "sparkie", "tradie", "tradies", "apprentice", "labourer"})
+                        "sparky", "sparkie", "tradie", "tradies", "apprentice", "labourer",
+                        "roofers", "painters", "carpenters", "joiners", "decorators",
+                        "handymen", "tradesman", "tradesmen", "engineer", "engineers",
+                        "apprentices", "labourers", "sparkies"})
 # a trade named with "the" is a contractor for a home-services line; "the guy" is anybody
 TRADES = frozenset({"tech", "technician", "plumber", "electrician", "installer", "crew",
                     "worker", "workers", "handyman", "roofer", "contractor"})
@@ -33,11 +39,12 @@ DAMAGED = frozenset({"broke", "damaged", "scratched", "ruined", "dented", "crack
                      "destroyed", "wrecked", "scuffed", "chipped", "gouged", "tore", "ripped",
                      "smashed", "flooded", "burned", "burnt", "messed", "punctured", "busted",
                      "shattered", "dinged", "fried", "stripped", "bent", "nicked", "marred",
-                     "severed", "shorted", "scorched", "singed", "flattened", "crushed"})
+                     "severed", "shorted", "scorched", "singed", "flattened", "crushed",
+                     "caused"})
 # "your installer drilled through a water pipe", "your guy cut into my cable"
 THROUGH_VERBS = frozenset({"drilled", "cut", "nailed", "screwed", "dug", "sawed", "sawn"})
-# "your workers left the gate open", "your roofer knocked bricks off my chimney"
-LEFT_OR_KNOCKED = {"left": "open", "knocked": "off"}
+# "your workers left the gate open", "left us without water", "knocked bricks off my chimney"
+LEFT_OR_KNOCKED = {"left": frozenset({"open", "without"}), "knocked": frozenset({"off"})}
 # "your tech knocked a hole in my drywall"
 HOLE_VERBS = frozenset({"knocked", "punched", "kicked", "left"})
 HOLE_REACH = 3
@@ -50,6 +57,10 @@ DETERMINERS = frozenset({"my", "the", "a", "an", "our", "this", "that", "some", 
                          "their", "those", "these", "its", "is", "was", "got", "get"})
 BLAME_REACH = 3
 BLAME_RULE = "damage blamed on us"
+# "caused by the socket your electrician fitted"
+CAUSED_BY_REACH = 4
+EXPENSE_RULE = "at your expense"
+EXPENSES = frozenset({"expense", "cost"})
 # "Sue" is also a name; "sued" and "suing" are not
 LAWSUIT_FORMS = frozenset({"sued", "suing"})
 LAWSUIT_RULE = "sued or suing"
@@ -61,7 +72,7 @@ LEGAL_ACTS = frozenset({"sue", "suing", "sued", "court", "courts", "liable", "li
                         "letter", "action", "proceedings", "contract", "breach", "refund",
                         "warranty", "responsible", "fault", "contact", "contacting", "touch",
                         "writing", "dispute", "case", "deal", "dealing", "handling",
-                        "leg"})  # "you haven't a leg to stand on"
+                        "leg", "record", "recording"})  # "you haven't a leg to stand on"
 # "my lawyer friend recommended you", "my solicitor's holding the keys", "he found your website"
 LAWYER_DID = frozenset({"recommended", "found", "holding", "gave", "referred"})
 LAWYER_DID_REACH = 6
@@ -70,13 +81,23 @@ LAWYER_DID_REACH = 6
 WHOSE_JOB = frozenset({"hes", "shes", "daughters", "sons", "husbands", "wifes", "partners",
                        "dads", "mums", "moms", "mothers", "fathers", "sisters", "brothers",
                        "friends", "neighbours", "neighbors", "lodgers", "tenants", "flatmates",
-                       "roommates", "grandsons", "granddaughters", "nieces", "nephews"})
+                       "roommates", "grandsons", "granddaughters", "nieces", "nephews",
+                       "landlords", "landladys", "uncles", "aunts", "cousins", "grandads"})
+# "my dad's a retired solicitor", "she's training to be a lawyer"
+JOB_QUALIFIERS = frozenset({"retired", "former", "trainee", "qualified", "junior", "senior",
+                            "practising", "practicing"})
 
 
 def damage_blamed_on_us(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
     """(first, last) of "your guy scratched" / "you broke", or None."""
     for index, word in enumerate(tokens):
         previous = tokens[index - 1] if index else ""
+        if word == "caused" and tokens[index + 1:index + 2] == ["by"]:
+            for whose in range(index + 2, min(len(tokens), index + 2 + CAUSED_BY_REACH)):
+                if clauses[whose] != clauses[index]:
+                    break
+                if tokens[whose] in YOU or tokens[whose] == "your":
+                    return index, whose
         is_agent = word in YOU or (word in OUR_PEOPLE and previous in {"your", "yall"}) or (
             word in TRADES and previous in {"the", "that"})
         if not is_agent:
@@ -103,12 +124,23 @@ def _blamed_damage(tokens: Sequence[str], clauses: Sequence[int], agent: int) ->
             continue
         if (word in DAMAGED or (word in HOLE_VERBS and {"hole", "holes"}.intersection(following))
                 or (word in THROUGH_VERBS and following[:1] in (["through"], ["into"]))
-                or (word in LEFT_OR_KNOCKED and LEFT_OR_KNOCKED[word] in following)
+                or (word in LEFT_OR_KNOCKED and LEFT_OR_KNOCKED[word].intersection(following))
                 or (word == "put" and {"foot", "knee"}.intersection(following)
                     and "through" in following)):
             return None if tokens[at - 1] in DETERMINERS else at
         if word in SERVICE_VERBS:
             continue
+    return None
+
+
+def at_your_expense(tokens: Sequence[str]) -> tuple[int, int] | None:
+    """(first, last) of "at your expense" / "at your own cost", or None."""
+    for index, word in enumerate(tokens[:-2]):
+        if word != "at" or tokens[index + 1] != "your":
+            continue
+        end = index + 3 if tokens[index + 2] == "own" else index + 2
+        if end < len(tokens) and tokens[end] in EXPENSES:
+            return index, end
     return None
 
 
@@ -125,8 +157,10 @@ def lawyer_told_of(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     following = tokens[last + 1:last + 2]
     own_job = before[-2:] in (["im", "a"], ["am", "a"]) or before == ["im", "a", "trainee"]
     # "my daughter's a solicitor", "my husband's an attorney", "I'm a lawyer myself"
+    if before[-1:] and before[-1] in JOB_QUALIFIERS:
+        before = tokens[max(0, first - 4):first - 1]
     someones_job = (before[-1:] in (["a"], ["an"]) and before[-2:-1] != []
-                    and before[-2] in WHOSE_JOB)
+                    and (before[-2] in WHOSE_JOB or before[-2] == "be"))
     # "I'm calling from the solicitors' office"
     workplace = "from" in before and following in (["office"], ["firm"], ["practice"])
     return bool(own_job or someones_job or workplace or following in (["friend"], ["myself"])
