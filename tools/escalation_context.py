@@ -104,6 +104,8 @@ WISH_BEFORE_NOW_REACH = 4
 LIKE_AS_A_WISH = frozenset({"id", "wed", "would", "youd"})
 # "it was fixed last week, but now the tap's spluttering": a "now" opening what comes next
 NOW_OPENERS = frozenset({"and", "but", "so"})
+# "-ing" words that are no verb: "is that something you check" is no "something burning"
+NOT_VERBS = frozenset({"something", "anything", "nothing", "everything", "ceiling"})
 # someone else's trouble: "my neighbor had a burst pipe"
 OTHER_PEOPLE = frozenset({"neighbor", "neighbors", "neighbour", "neighbours", "friend",
                           "friends", "sister", "brother", "cousin", "coworker", "parents",
@@ -220,7 +222,7 @@ def _is_active(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, i
             return True  # "the pipe just burst"; "I just want it fixed" is far from it
         # "are you going to honor it" is a future, not "the alarm is going off"
         progressive = (word.endswith("ing") and keys[index] in category_keys
-                       and tokens[index + 1:index + 2] != ["to"])
+                       and tokens[index + 1:index + 2] != ["to"] and word not in NOT_VERBS)
         if ((progressive or word in PRESENT_STATES)
                 and PRESENT_BE.intersection(tokens[max(0, index - 2):index])):
             return True
