@@ -65,6 +65,9 @@ _BRIDGE = frozenset({
 })
 
 _stemmer = snowballstemmer.stemmer("english")
+# words whose stem is another word's: "quite" stems to "quit" ("the cupboard's quite narrow" is
+# no boiler that quit)
+_OWN_KEYS = {"quite": "quite"}
 _keys: dict[str, str] = {}
 _KEY_CACHE_LIMIT = 50_000
 
@@ -95,7 +98,7 @@ def case_kept_words(text: str) -> list[str]:
 
 def word_key(word: str) -> str:
     """What two forms of a word share: the stem of its lemma ("suing" -> "sue")."""
-    key = _keys.get(word)
+    key = _keys.get(word) or _OWN_KEYS.get(word)
     if key is None:
         lemma = simplemma.lemmatize(word, lang="en").casefold() if word.isalpha() else word
         # suppletive lemmas ("is" -> "be", "ai" -> "be") would join unrelated words
