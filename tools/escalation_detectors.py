@@ -20,7 +20,8 @@ FITTING_WORDS = frozenset({"install", "installed", "installing", "replace", "rep
                            "replacing", "add", "adding", "new", "old", "upgrade", "upgrading",
                            "inspect", "inspected", "hardwired", "hardwire", "mount", "put",
                            "more", "extra", "additional", "fitted", "fit", "fitting", "wired",
-                           "check", "checked", "test", "tested", "testing", "move", "moving"})
+                           "check", "checked", "test", "tested", "testing", "move", "moving",
+                           "asked"})
 # ... unless it is sounding or reading high now
 SOUNDING_WORDS = frozenset({"off", "going", "sounding", "blaring", "screaming", "ringing",
                             "reads", "reading", "says", "high", "levels"})

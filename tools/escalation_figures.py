@@ -42,7 +42,7 @@ FIRE_COMPOUNDS = frozenset({"truck", "trucks", "engine", "engines", "drill", "dr
                             "marshal", "marshals", "inspector", "officer", "department",
                             "safety", "code", "extinguisher", "extinguishers", "exit", "chief",
                             "service", "off", "away", "over", "trap", "traps", "surround",
-                            "surrounds", "grate", "guard"})
+                            "surrounds", "grate", "guard", "hazard", "hazards"})
 # "a wood fire in the lounge", "the open fire": a fireplace burning as it should
 FIREPLACE_KINDS = frozenset({"wood", "log", "coal", "open", "real", "electric"})
 # "my inbox is on fire", "a dumpster fire", "the sky's on fire with the sunsets"
