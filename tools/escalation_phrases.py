@@ -141,17 +141,26 @@ class CategoryRules:
         # an ignore phrase is taken word for word ("how much of", "deal with")
         self.ignore = [Phrase(i, tuple(frozenset({word_key(w)}) for w in words(i)))
                        for i in ignore if words(i)]
+        # by their first word's key: a turn looks only at those whose first word it has
+        self._ignore_by_first: dict[str, list[Phrase]] = {}
+        for ignored in self.ignore:
+            for key in ignored.terms[0]:
+                self._ignore_by_first.setdefault(key, []).append(ignored)
         self.keys = frozenset(key for p in self.phrases for term in p.terms for key in term)
+
+    def _ignores_here(self, where: Mapping[str, Sequence[int]]) -> Iterable[Phrase]:
+        for key in where:
+            yield from self._ignore_by_first.get(key, ())
 
     def ignores(self, keys: Sequence[str], where: Mapping[str, Sequence[int]]) -> bool:
         return any(next(iter(_in_order_occurrences(ignored, keys, where)), None) is not None
-                   for ignored in self.ignore)
+                   for ignored in self._ignores_here(where))
 
     def ignored_positions(self, keys: Sequence[str], where: Mapping[str, Sequence[int]],
                           ) -> set[int]:
         """The words of the turn that the category's ignore phrases block."""
         blocked: set[int] = set()
-        for ignored in self.ignore:
+        for ignored in self._ignores_here(where):
             for positions in _in_order_occurrences(ignored, keys, where):
                 blocked.update(positions)
         return blocked
