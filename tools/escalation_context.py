@@ -319,7 +319,7 @@ def _is_stale(tokens: Sequence[str]) -> bool:
         previous = tokens[index - 1] if index else ""
         # "where the tap used to be" is a place, not a past
         if word in STALE_WORDS or ((previous, word) in STALE_PAIRS and not (
-                previous == "used" and "where" in tokens[max(0, index - 4):index])):
+                previous == "used" and "where" in tokens[max(0, index - 5):index - 1])):
             return True
         if previous == "last" and word in STALE_AFTER_LAST:
             return True
