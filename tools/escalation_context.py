@@ -211,6 +211,7 @@ def _is_active(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, i
                 (index and tokens[index - 1] in SETTLED | RESOLVED_VERBS)
                 or _brings_a_wish(tokens, index)
                 or SETTLED.intersection(tokens[index + 1:index + 3])
+                or tuple(tokens[max(0, index - 2):index]) in STALE_PAIRS  # "stopped raining now"
                 or _after_a_past(tokens, clauses, span, index))):
             return True
         if word in EXPLICIT_URGENCY and not (NEGATIONS.intersection(before) or (
@@ -222,7 +223,8 @@ def _is_active(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, i
             return True  # "the pipe just burst"; "I just want it fixed" is far from it
         # "are you going to honor it" is a future, not "the alarm is going off"
         progressive = (word.endswith("ing") and keys[index] in category_keys
-                       and tokens[index + 1:index + 2] != ["to"] and word not in NOT_VERBS)
+                       and tokens[index + 1:index + 2] != ["to"] and word not in NOT_VERBS
+                       and not (index and tokens[index - 1] in STOPPED))  # "stopped raining"
         if ((progressive or word in PRESENT_STATES)
                 and PRESENT_BE.intersection(tokens[max(0, index - 2):index])):
             return True

@@ -5,7 +5,8 @@ phrases.
 
 - `explained_away`: after the sign, what it turned out to be: "the smell of gas turned out to be
   the bins", "we smelled smoke but it was the neighbours' bonfire", "a bit of smoke from the
-  toaster, nothing to do with the wiring", "false alarm", "it was nothing". Only words after the
+  toaster, nothing to do with the wiring", "false alarm", "it was nothing", "I know what an
+  emergency looks like and this isn't one". Only words after the
   match's first word count: "it turned out to be a gas leak" still fires.
 - `played_down`: a sign that is not a hazard and is slight: "the porch roof is sagging a bit",
   "a small leak". "A bit of smoke" is still smoke, unless explained.
@@ -29,7 +30,9 @@ EXPLAINED = (("turned", "out"), ("false", "alarm"), ("was", "nothing"),
              ("but", "it", "was", "just"), ("not", "the", "electrics"), ("not", "the", "wiring"),
              ("no", "problem", "with"), ("nothing", "wrong", "with"), ("ours", "isnt"),
              ("ours", "wasnt"), ("its", "come", "back", "on"), ("came", "back", "on"),
-             ("working", "again"), ("still", "works"))
+             ("working", "again"), ("still", "works"),
+             # "I know what a gas leak smells like, and this isn't one"
+             ("this", "isnt", "one"), ("this", "is", "not", "one"))
 # "the roof, not leaking or anything": the match's last word negated in a clause of its own
 NEGATED_INSIDE = frozenset({"not", "no", "isnt", "wasnt", "never"})
 # "I burnt the dinner, that's the smoke alarm": a detector sounding at the kitchen

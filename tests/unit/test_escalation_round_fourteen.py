@@ -52,6 +52,11 @@ def rules_only() -> EscalationGuard:
     ("we had a burst pipe back in the spring, is that something you'd inspect", None),
     ("the gutters overflowed earlier but the rain's stopped", None),
     ("the gutters are overflowing into the bedroom", "urgent"),
+    ("the gutters overflowed yesterday but it's stopped raining now", None),
+    ("the gutters are overflowing and it's still raining now", "urgent"),
+    # "this isn't one" after the trigger takes it back
+    ("i know what a gas leak smells like and this isn't one, it's the bins", None),
+    ("this isn't one of those drips, the pipe has burst", "urgent"),
     # "quite" is no "quit"
     ("the cupboard's quite small, where would the boiler go", None),
     ("the boiler's quit on us", "urgent"),
