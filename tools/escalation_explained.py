@@ -19,7 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tools.escalation_context import HAZARD_WORDS
+from tools.escalation_context import (
+    ACTIVE_WORDS,
+    HAZARD_WORDS,
+    NEGATIONS,
+    PRESENT_STATES,
+    RESOLVED_VERBS,
+)
 
 # "nothing to do with the wiring": said before the sign, or after it
 NOT_ABOUT = ("nothing", "to", "do", "with")
@@ -58,12 +64,39 @@ HEATING_WORDS = frozenset({"heat", "heating", "heater", "heaters", "furnace", "b
 OUT_PARTICLE_VERBS = frozenset({"find", "found", "finding", "figure", "figured", "work", "worked",
                                 "sort", "sorted", "check", "checked", "point", "pointed"})
 LOSING = frozenset({"lose", "losing", "lost", "loses"})
+# "... but the reset button sorted it": put right since, the match's trouble is over
+PUT_RIGHT = RESOLVED_VERBS | {"fixed", "sorted", "solved", "cured"}
+PUT_RIGHT_OBJECTS = frozenset({"it", "them", "that"})
+PUT_RIGHT_OPENERS = frozenset({"but", "and"})
+NOT_YET = NEGATIONS | {"nobody", "hasnt", "havent", "cant", "couldnt", "still", "yet", "who"}
+# after it, what says the trouble is on: "but it's pouring through", "water's everywhere"
+STILL_ON = ACTIVE_WORDS | HAZARD_WORDS | PRESENT_STATES
 
 
 def taken_back(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]) -> bool:
     """The caller's own words take the urgent match back (any of the three rules above)."""
     return (explained_away(tokens, clauses, span) or played_down(tokens, clauses, span)
-            or not_an_outage(tokens, span))
+            or not_an_outage(tokens, span) or put_right_since(tokens, clauses, span))
+
+
+def put_right_since(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]) -> bool:
+    """"The heating went off last night but the reset button sorted it": after the match, in a
+    later clause or after "but"/"and", something "sorted it" / "fixed it" closing its clause,
+    with nothing after it saying the trouble is on. Not "nobody has fixed it", "the plumber who
+    fixed it last year", "we patched it, but it's pouring through the ceiling"."""
+    last = span[1]
+    for index in range(last + 1, len(tokens) - 1):
+        if tokens[index] not in PUT_RIGHT or tokens[index + 1] not in PUT_RIGHT_OBJECTS:
+            continue
+        after = index + 2
+        closes = after == len(tokens) or clauses[after] != clauses[index]
+        opened = clauses[index] != clauses[last] or PUT_RIGHT_OPENERS.intersection(
+            tokens[last + 1:index])
+        if (closes and opened and not NOT_YET.intersection(tokens[max(0, index - 4):index])
+                and not STILL_ON.intersection(tokens[after:])
+                and not any(word.endswith("ing") for word in tokens[after:])):
+            return True
+    return False
 
 
 def _cue_at(tokens: Sequence[str], index: int, cues: Sequence[tuple[str, ...]]) -> bool:

@@ -57,6 +57,10 @@ def rules_only() -> EscalationGuard:
     # "this isn't one" after the trigger takes it back
     ("i know what a gas leak smells like and this isn't one, it's the bins", None),
     ("this isn't one of those drips, the pipe has burst", "urgent"),
+    # put right since: "... but the reset switch sorted it"
+    ("the boiler cut out this morning but the reset switch sorted it", None),
+    ("the pipe burst and we've patched it, but it's pouring through the ceiling", "urgent"),
+    ("the boiler went off this morning and nobody has fixed it", "urgent"),
     # "quite" is no "quit"
     ("the cupboard's quite small, where would the boiler go", None),
     ("the boiler's quit on us", "urgent"),
