@@ -5,8 +5,8 @@ phrases.
 
 - `explained_away`: after the sign, what it turned out to be: "the smell of gas turned out to be
   the bins", "we smelled smoke but it was the neighbours' bonfire", "a bit of smoke from the
-  toaster, nothing to do with the wiring", "false alarm", "it was nothing", "I know what an
-  emergency looks like and this isn't one". Only words after the
+  toaster, nothing to do with the wiring", "but that's just crumbs", "false alarm", "it was
+  nothing", "I know what an emergency looks like and this isn't one". Only words after the
   match's first word count: "it turned out to be a gas leak" still fires.
 - `played_down`: a sign that is not a hazard and is slight: "the porch roof is sagging a bit",
   "a small leak". "A bit of smoke" is still smoke, unless explained.
@@ -33,7 +33,8 @@ NOT_ABOUT = ("nothing", "to", "do", "with")
 EXPLAINED = (("turned", "out"), ("false", "alarm"), ("was", "nothing"),
              ("was", "just", "the"), ("was", "just", "a"), ("was", "only", "the"),
              ("was", "only", "a"), NOT_ABOUT, ("but", "it", "was", "the"),
-             ("but", "it", "was", "just"), ("not", "the", "electrics"), ("not", "the", "wiring"),
+             ("but", "it", "was", "just"), ("but", "thats", "just"), ("not", "the", "electrics"),
+             ("not", "the", "wiring"),
              ("no", "problem", "with"), ("nothing", "wrong", "with"), ("ours", "isnt"),
              ("ours", "wasnt"), ("its", "come", "back", "on"), ("came", "back", "on"),
              ("working", "again"), ("still", "works"),

@@ -57,6 +57,8 @@ def rules_only() -> EscalationGuard:
     # "this isn't one" after the trigger takes it back
     ("i know what a gas leak smells like and this isn't one, it's the bins", None),
     ("this isn't one of those drips, the pipe has burst", "urgent"),
+    ("there was smoke from the grill earlier but that's just fat, the extractor's noisy", None),
+    ("there's smoke coming from the socket and that's just the start", "urgent"),
     # put right since: "... but the reset switch sorted it"
     ("the boiler cut out this morning but the reset switch sorted it", None),
     ("the pipe burst and we've patched it, but it's pouring through the ceiling", "urgent"),
