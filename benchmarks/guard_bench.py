@@ -34,10 +34,10 @@ measured before and after it and tuned on in the thirteenth.
 guard_sentences_everyday_blind10.txt was written the same way during the twelfth round,
 measured twice through it and once after the thirteenth, and tuned on in the fourteenth.
 guard_sentences_everyday_blind11.txt was written the same way at the end of the thirteenth
-round; it is never tuned on and `--show-misses` never lists it: its figures are the ones to
-believe. All sixteen are reported, with the targets. Every tuned split is also one of
-the learned model's example files (blind2 to blind5 since the ninth round, blind6 since the
-tenth); the untouched split never is.
+round and measured before and after the fourteenth; it is never tuned on and `--show-misses`
+never lists it: its figures are the ones to believe. All sixteen are reported, with the
+targets. Every tuned split is also one of the learned model's example files (blind2 to blind5
+since the ninth round, blind6 since the tenth); the untouched split never is.
 """
 
 from __future__ import annotations
