@@ -141,7 +141,10 @@ class _StreamState:
         self._pending = np.empty(0, dtype=np.float32)  # 16 kHz samples not yet inferred
         self._raw = np.empty(0, dtype=np.int16)  # input samples not yet given to a window
         self._padding = int(options.prefix_padding_duration * input_rate)
-        self._buffer = np.zeros(int(options.max_buffered_speech * input_rate) + self._padding,
+        self._capacity = int(options.max_buffered_speech * input_rate) + self._padding
+        # grown as an utterance needs it: a buffer of the full minute (2.9 MB at 24 kHz) made
+        # zeroed up front cost every job process about that much resident memory
+        self._buffer = np.empty(min(self._capacity, self._padding + 2 * input_rate),
                                 dtype=np.int16)
         self._buffered = 0
         self._windows = 0
@@ -171,6 +174,10 @@ class _StreamState:
         due = round(self._windows * WINDOW * self.input_rate / MODEL_RATE) - self._raw_taken
         taken, self._raw = self._raw[:due], self._raw[due:]
         self._raw_taken += taken.size
+        if self._buffered + taken.size > self._buffer.size and self._buffer.size < self._capacity:
+            grown = np.empty(min(self._capacity, 2 * self._buffer.size), dtype=np.int16)
+            grown[:self._buffered] = self._buffer[:self._buffered]
+            self._buffer = grown
         room = self._buffer.size - self._buffered
         if room > 0:
             kept = taken[:room]

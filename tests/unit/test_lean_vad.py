@@ -108,6 +108,24 @@ async def test_at_16_khz_every_window_matches_the_plugin_exactly() -> None:
     assert ends[0].frames[0].data.tobytes() == plugin_ends[0].frames[0].data.tobytes()
 
 
+async def test_a_long_utterance_is_kept_whole_as_the_plugin_keeps_it() -> None:
+    """Ten seconds of talk without a pause: the buffer grows past its first two seconds and
+    the end of speech carries all of it, byte for byte as the plugin's does."""
+    words = [np.frombuffer(render_speech_pcm16(line, MODEL_RATE, cache=True), np.int16)
+             for line in SPEECH]
+    talk = np.concatenate([np.zeros(MODEL_RATE // 2, np.int16)] + words * 4
+                          + [np.zeros(MODEL_RATE, np.int16)])
+    ours = [e for e in await _events(LeanSileroVAD(_options()), talk, MODEL_RATE)
+            if e.type == vad.VADEventType.END_OF_SPEECH]
+    theirs = [e for e in await _events(_plugin(), talk, MODEL_RATE)
+              if e.type == vad.VADEventType.END_OF_SPEECH]
+    assert len(ours) == len(theirs) >= 1
+    longest = max(ours, key=lambda e: e.frames[0].samples_per_channel)
+    assert longest.frames[0].samples_per_channel > 4 * MODEL_RATE
+    for mine, plugin in zip(ours, theirs, strict=True):
+        assert mine.frames[0].data.tobytes() == plugin.frames[0].data.tobytes()
+
+
 async def test_at_24_khz_speech_starts_and_ends_within_a_window_of_the_plugin() -> None:
     samples = _caller(24000)
     ours = _speech_marks(await _events(LeanSileroVAD(_options()), samples, 24000))
