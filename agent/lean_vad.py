@@ -88,10 +88,8 @@ class Downsampler:
         joined = np.concatenate((self._tail, samples))
         # signal[j] is input sample j - 2 of this frame (smoothed around it): the next output
         # can lie up to two samples back, between the last frame's final samples
-        if self._smooth:
-            signal = 0.25 * joined[:-2] + 0.5 * joined[1:-1] + 0.25 * joined[2:]
-        else:
-            signal = joined[1:]
+        signal = (0.25 * joined[:-2] + 0.5 * joined[1:-1] + 0.25 * joined[2:] if self._smooth
+                  else joined[1:])
         origin = -2.0
         self._tail = joined[-3:]
         last = origin + signal.size - 1  # the latest input position we can interpolate at

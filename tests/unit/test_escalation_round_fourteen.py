@@ -8,21 +8,16 @@ Sentences here were written for the test, not taken from the benchmark's files.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.unit.test_tools_fakes import rules_only_guard
 from tools.escalation import EscalationGuard
-from tools.playbook import load_playbook
 
 pytestmark = pytest.mark.unit
 
-PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "home_services.yaml"
-
-
 @pytest.fixture(scope="module")
 def rules_only() -> EscalationGuard:
-    return EscalationGuard.from_playbook(load_playbook(PLAYBOOK), learned=False)
+    return rules_only_guard()
 
 
 @pytest.mark.parametrize(("sentence", "category"), [

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.test_tools_fakes import rules_only_guard
 from tools.escalation import EscalationGuard
 from tools.escalation_model import OVERRULE_PROBABILITY, Example, SentenceModel
 from tools.playbook import load_playbook
@@ -126,7 +127,7 @@ def test_the_example_playbook_keeps_real_escalations(
 
 @pytest.fixture(scope="module")
 def rules_only() -> EscalationGuard:
-    return EscalationGuard.from_playbook(load_playbook(PLAYBOOK), learned=False)
+    return rules_only_guard()
 
 
 @pytest.mark.parametrize(("sentence", "category"), [
