@@ -34,10 +34,12 @@ measured before and after it and tuned on in the thirteenth.
 guard_sentences_everyday_blind10.txt was written the same way during the twelfth round,
 measured twice through it and once after the thirteenth, and tuned on in the fourteenth.
 guard_sentences_everyday_blind11.txt was written the same way at the end of the thirteenth
-round and measured before and after the fourteenth; it is never tuned on and `--show-misses`
-never lists it: its figures are the ones to believe. All sixteen are reported, with the
-targets. Every tuned split is also one of the learned model's example files (blind2 to blind5
-since the ninth round, blind6 since the tenth); the untouched split never is.
+round, measured before and after the fourteenth and tuned on in the fifteenth.
+guard_sentences_everyday_blind12.txt was written the same way during the fourteenth round; it
+is never tuned on and `--show-misses` never lists it: its figures are the ones to believe. All
+seventeen are reported, with the targets. Every tuned split is also one of the learned
+model's example files (blind2 to blind5 since the ninth round, blind6 since the tenth); the
+untouched split never is.
 """
 
 from __future__ import annotations
@@ -79,10 +81,12 @@ BLIND8_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyd
 BLIND9_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind9.txt"
 # written during the twelfth round by a writer blind to the rules; tuned on in the fourteenth
 BLIND10_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind10.txt"
-# written after the thirteenth round by a writer blind to the rules; never tuned on, never listed
+# written after the thirteenth round by a writer blind to the rules; tuned on in the fifteenth
 BLIND11_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind11.txt"
+# written during the fourteenth round by a writer blind to the rules; never tuned on, never listed
+BLIND12_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind12.txt"
 # the split whose misses are never listed: its figures are the ones to believe
-UNTOUCHED_SPLIT = "everyday_blind11"
+UNTOUCHED_SPLIT = "everyday_blind12"
 NONE = "none"
 LABELS = (*ESCALATION_CATEGORIES, NONE)
 RECALL_TARGETS = {"urgent": 0.95, "human_request": 0.95, "legal": 0.9, "pricing": 0.9}
@@ -188,7 +192,8 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                         blind8_path: Path | None = BLIND8_FILE,
                         blind9_path: Path | None = BLIND9_FILE,
                         blind10_path: Path | None = BLIND10_FILE,
-                        blind11_path: Path | None = BLIND11_FILE, *,
+                        blind11_path: Path | None = BLIND11_FILE,
+                        blind12_path: Path | None = BLIND12_FILE, *,
                         show_misses: bool = False) -> dict[str, Any]:
     playbook = load_playbook(playbook_path)
     guard = EscalationGuard.from_playbook(playbook)
@@ -204,7 +209,8 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
                        ("everyday_blind4", blind4_path), ("everyday_blind5", blind5_path),
                        ("everyday_blind6", blind6_path), ("everyday_blind7", blind7_path),
                        ("everyday_blind8", blind8_path), ("everyday_blind9", blind9_path),
-                       ("everyday_blind10", blind10_path), (UNTOUCHED_SPLIT, blind11_path)):
+                       ("everyday_blind10", blind10_path), ("everyday_blind11", blind11_path),
+                       (UNTOUCHED_SPLIT, blind12_path)):
         splits[name] = load_sentences(path, split=name) if path is not None else []
     untouched = splits[UNTOUCHED_SPLIT]
     result: dict[str, Any] = {
