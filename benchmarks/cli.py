@@ -31,6 +31,8 @@ def register(subparsers: Any) -> None:
     latency = sub.add_parser("latency", help="greeting, response overhead and barge-in latency")
     latency.add_argument("--calls", type=_at_least_one, default=10)
     latency.add_argument("--json", action="store_true", help="print JSON only (the default)")
+    latency.add_argument("--samples", action="store_true",
+                         help="also print every sample of each figure (to pool runs)")
     latency.set_defaults(func=_latency)
     load = sub.add_parser("load", help="concurrent calls on one worker: CPU, PSS, latency")
     load.add_argument("--max-calls", type=_at_least_one, default=12)
@@ -84,7 +86,7 @@ def register(subparsers: Any) -> None:
 def _latency(args: argparse.Namespace) -> int:
     from benchmarks.latency import run_latency_benchmark
 
-    result = asyncio.run(run_latency_benchmark(args.calls))
+    result = asyncio.run(run_latency_benchmark(args.calls, samples_out=args.samples))
     print(json.dumps(result))
     return 0 if result["failed_calls"] == 0 else 1
 

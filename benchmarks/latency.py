@@ -227,8 +227,9 @@ def summarize_run(samples: dict[str, list[float]], floor: list[float]) -> dict[s
     }
 
 
-async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENARIO
-                                ) -> dict[str, Any]:
+async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENARIO, *,
+                                samples_out: bool = False) -> dict[str, Any]:
+    """`samples_out`: also every sample of each figure, so runs can be pooled and compared."""
     from realtime_simulator import load_scenario
 
     scenario = load_scenario(scenario_path)
@@ -258,7 +259,7 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
     for key in (*FIGURES, "backchannels", "backchannels_cancelled", "interruptions",
                 "interruptions_missed"):
         samples.setdefault(key, [])
-    return {
+    summary: dict[str, Any] = {
         "calls": calls,
         "failed_calls": failures,
         **summarize_run(samples, floor),
@@ -266,3 +267,13 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
                        "response_overhead_p95": 100, "goodbye_to_hangup_p95": 1500,
                        "false_barge_in_rate": 0.1, "missed_interruption_rate": 0.0},
     }
+    if samples_out:
+        summary["samples_ms"] = every_sample(samples, floor)
+    return summary
+
+
+def every_sample(samples: dict[str, list[float]], floor: list[float]) -> dict[str, list[float]]:
+    """Each figure's samples as measured (ms), and the floor's, for pooling several runs."""
+    every = {key: [round(v, 2) for v in samples.get(key, [])] for key in FIGURES}
+    every["transport_floor"] = [round(v, 2) for v in floor]
+    return every

@@ -166,3 +166,12 @@ def test_the_callers_hung_up_on_noise_is_dropped_and_other_livekit_errors_are_ke
                           "publisher data channel '_reliable' closed unexpectedly")
         livekit_log.error("%s - %s", "rtc_session:12", "failed to connect")
     assert [r.getMessage() for r in caplog.records] == ["rtc_session:12 - failed to connect"]
+
+
+def test_every_sample_keeps_each_figures_values_for_pooling() -> None:
+    from benchmarks.latency import FIGURES, every_sample
+
+    every = every_sample({"barge_in_stop_ms": [101.234, 99.0]}, [50.554])
+    assert every["barge_in_stop_ms"] == [101.23, 99.0]
+    assert every["transport_floor"] == [50.55]
+    assert set(every) == {*FIGURES, "transport_floor"} and every["greeting_ms"] == []
