@@ -168,3 +168,21 @@ def test_the_twelfth_blind_set_meets_the_issues_counts_and_is_never_listed(
     assert not [m for m in result["misses"] if m["text"] in texts]
     examples = [Path(p).name for p in example_playbook().escalation_examples]
     assert BLIND12_FILE.name not in examples and BLIND10_FILE.name in examples
+
+
+def test_the_thirteenth_blind_set_waits_unmeasured_for_the_next_round(
+        bench_with_misses: dict[str, Any]) -> None:
+    """Written during round fifteen: enough sentences, none in another file, not one of the
+    model's examples, and not scored until round sixteen makes it the untouched split."""
+    from tests.unit.test_tools_fakes import example_playbook
+
+    path = BLIND12_FILE.with_name("guard_sentences_everyday_blind13.txt")
+    blind13 = load_sentences(path, split="everyday_blind13")
+    _assert_issue_counts(blind13, 100, 200)
+    texts = {s.text for s in blind13}
+    others = [p for p in BLIND12_FILE.parent.glob("guard_sentences*.txt") if p != path]
+    examples = [Path(p) for p in example_playbook().escalation_examples]
+    assert path.name not in {p.name for p in examples}
+    for other in {*others, *examples}:
+        assert not texts & {s.text for s in load_sentences(other)}, other
+    assert "everyday_blind13" not in bench_with_misses["sentences"]
