@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -54,6 +55,11 @@ class LeanSileroVAD(vad.VAD):
         self.options = options
         # one intra-op thread, sequential, no spinning: it starts no thread a fork would lose
         self._session = onnx_model.new_inference_session(force_cpu=True)
+
+    @property
+    def session(self) -> Any:
+        """The process's ONNX session (onnxruntime's InferenceSession)."""
+        return self._session
 
     @property
     def model(self) -> str:
@@ -240,3 +246,17 @@ class _StreamState:
             probability=probability, inference_duration=inference_duration, frames=frames,
             speaking=self.speaking, raw_accumulated_silence=raw_accumulated_silence,
             raw_accumulated_speech=raw_accumulated_speech)
+
+
+def speech_onset_s(samples: npt.NDArray[np.int16], input_rate: int, options: LeanVADOptions,
+                   model: onnx_model.OnnxModel, frame_samples: int) -> float | None:
+    """Offline, as a call feeds the stream (frames of `frame_samples`): the stream time at the
+    end of the frame after which speech starts, or None when it never does."""
+    state = _StreamState(options, input_rate)
+    for start in range(0, samples.size - frame_samples + 1, frame_samples):
+        chunk = samples[start:start + frame_samples]
+        frame = rtc.AudioFrame(chunk.tobytes(), input_rate, 1, chunk.size)
+        if any(e.type == vad.VADEventType.START_OF_SPEECH for e in state.push(frame, model)):
+            return (start + frame_samples) / input_rate
+    return None
+

@@ -6,6 +6,11 @@ the Silero plugin's own stream with the same settings, and into nothing, in turn
 difference in the whole process's CPU (every thread) from pushing into nothing is each stream's,
 per call minute. The ONNX inference alone is timed apart, per 32 ms window, back to back (warm
 caches) and once every 32 ms as in a call (cold), so the streams' own overhead shows.
+
+It also reports how much of each barge-in line of the latency benchmark's scenario the worker's
+stream hears before speech starts (the pause of barge-in waits for that): from the line's first
+loud sample to the end of the 20 ms frame after which the stream starts speech, at three frame
+phases, since a line starts anywhere in a frame.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from livekit.agents import vad
 from livekit.plugins import silero
 
 from agent.assets import VAD_MIN_SILENCE_S, VAD_MIN_SPEECH_S
+from agent.lean_vad import LeanSileroVAD, speech_onset_s
 from agent.process_vad import process_vad
 from audio.speech import render_speech_pcm16
 
@@ -30,6 +36,7 @@ PHRASES = ("Hi, my water heater is leaking in the basement.",
            "It's forty two Elm Street in Round Rock.", "Yes, that's right.",
            "Could someone come out tomorrow morning?", "Mm-hm.", "Thanks, goodbye.")
 INFERENCE_ROUNDS = 2000
+LOUD = 300  # the latency benchmark's "loud" sample level
 
 
 def caller_audio(seconds: float) -> npt.NDArray[np.int16]:
@@ -97,6 +104,33 @@ def inference_ms_per_window(paced: bool) -> float:
     return used * 1000 / rounds
 
 
+def barge_in_lines() -> list[str]:
+    """The caller lines the latency benchmark says over the agent."""
+    from benchmarks.latency import LATENCY_SCENARIO
+    from realtime_simulator import load_scenario
+
+    return [t.caller for t in load_scenario(LATENCY_SCENARIO).turns
+            if t.caller is not None and t.barge_in_after_ms is not None]
+
+
+def onset_ms(text: str, vad_model: LeanSileroVAD) -> list[float | None]:
+    """Ms of `text` the stream hears before speech starts, at frame phases 0, 1/3 and 2/3."""
+    from livekit.plugins.silero import onnx_model
+
+    words = np.frombuffer(render_speech_pcm16(text, RATE, cache=True), dtype=np.int16)
+    first_loud = int(np.flatnonzero(np.abs(words.astype(np.int32)) > LOUD)[0])
+    step = int(RATE * FRAME_S)
+    heard: list[float | None] = []
+    for phase in (0, step // 3, 2 * step // 3):
+        lead = RATE // 2 + phase  # half a second of silence first, as between turns
+        audio = np.concatenate((np.zeros(lead, np.int16), words, np.zeros(RATE // 2, np.int16)))
+        model = onnx_model.OnnxModel(onnx_session=vad_model.session, sample_rate=16000)
+        onset = speech_onset_s(audio, RATE, vad_model.options, model, step)
+        heard.append(None if onset is None else round(onset * 1000 - (lead + first_loud) * 1000
+                                                      / RATE, 1))
+    return heard
+
+
 async def run_vad_benchmark(seconds: float, rounds: int) -> dict[str, Any]:
     samples = caller_audio(seconds)
     streams: dict[str, vad.VAD | None] = {
@@ -123,4 +157,11 @@ async def run_vad_benchmark(seconds: float, rounds: int) -> dict[str, Any]:
         "inference_ms_per_window": {"back_to_back": round(warm, 3), "paced": round(cold, 3)},
         "inference_cores_per_call": round(cold * windows_per_second / 1000, 4),
         "speech_events": {name: len(events[name]) for name in ("lean_stream", "plugin_stream")},
+        "barge_in_onset_ms": barge_in_onsets(),
     }
+
+
+def barge_in_onsets() -> dict[str, list[float | None]]:
+    vad_model = process_vad()
+    assert isinstance(vad_model, LeanSileroVAD)
+    return {line: onset_ms(line, vad_model) for line in barge_in_lines()}

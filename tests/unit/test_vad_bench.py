@@ -26,3 +26,24 @@ async def test_a_short_run_hears_speech_and_reports_its_cost() -> None:
     assert result["inference_cores_per_call"] > 0
     assert set(result["cores_per_call"]) == {"lean_stream", "plugin_stream"}
     assert all(v > 0 for values in result["cpu_ms_per_call_minute"].values() for v in values)
+
+
+def test_the_onset_of_each_barge_in_line_is_measured_and_silence_has_none() -> None:
+    import numpy as np
+    from livekit.plugins.silero import onnx_model
+
+    from agent.lean_vad import LeanSileroVAD, speech_onset_s
+    from agent.process_vad import process_vad
+    from benchmarks.vad_bench import barge_in_lines, barge_in_onsets
+
+    onsets = barge_in_onsets()
+    assert list(onsets) == barge_in_lines() and len(onsets) >= 4
+    heard = {line: [v for v in values if v is not None] for line, values in onsets.items()}
+    assert all(len(values) == 3 and all(0 < v < 300 for v in values)
+               for values in heard.values())
+    # a fricative onset is not speech to Silero until its vowel: heard longer than a vowel's
+    assert min(heard["Sorry, can I stop you there?"]) > max(heard["Okay."])
+    vad_model = process_vad()
+    assert isinstance(vad_model, LeanSileroVAD)
+    model = onnx_model.OnnxModel(onnx_session=vad_model.session, sample_rate=16000)
+    assert speech_onset_s(np.zeros(24000, np.int16), 24000, vad_model.options, model, 480) is None
