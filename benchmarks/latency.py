@@ -65,6 +65,8 @@ HOPS = {"greeting_ms": 1, "greeting_onset_ms": 1, "response_total_ms": 2,
         "barge_in_stop_ms": 2, "goodbye_to_hangup_ms": 1, "after_agent_goodbye_ms": 0}
 # response_total_ms again per turn-detection window (it follows the agent's question)
 BY_WINDOW = "response_total_ms@"
+# barge-in stop by the caller's line: how soon the VAD hears a line depends on how it begins
+BY_LINE = "barge_in_stop_ms@"
 # agent audio heard this long after a backchannel ended means its line went on
 RESUMED_AFTER_S = 0.1
 
@@ -142,8 +144,9 @@ def measure_call(result: CallResult, marks: list[float] | None = None,
                       else float("inf"))
         if turn.barged_in:
             if turn.agent_stopped_at is not None:
-                out["barge_in_stop_ms"].append(
-                    (turn.agent_stopped_at - turn.speech_started_at) * 1000)
+                stop_ms = (turn.agent_stopped_at - turn.speech_started_at) * 1000
+                out["barge_in_stop_ms"].append(stop_ms)
+                out.setdefault(f"{BY_LINE}{turn.text}", []).append(stop_ms)
             heard_after = any(
                 (s.ended_at is None or s.ended_at > turn.speech_ended_at + RESUMED_AFTER_S)
                 and s.started_at < next_start for s in report.segments)
@@ -207,11 +210,9 @@ def summarize_run(samples: dict[str, list[float]], floor: list[float]) -> dict[s
     floor_ms = percentile(floor, 50) if floor else None
     figures: dict[str, Any] = {}
     for key in FIGURES:
-        figure: dict[str, Any] = dict(summarize(samples[key]))
         hops = HOPS.get(key)
-        if hops is not None and floor_ms is not None and samples[key]:
-            figure["over_floor"] = summarize([v - hops * floor_ms for v in samples[key]])
-        figures[key] = figure
+        figures[key] = (_with_floor(samples[key], hops, floor_ms) if hops is not None
+                        else dict(summarize(samples[key])))
     return {
         "transport_floor_ms": round(floor_ms, 1) if floor_ms is not None else None,
         "transport_floor": summarize(floor),
@@ -222,9 +223,19 @@ def summarize_run(samples: dict[str, list[float]], floor: list[float]) -> dict[s
             key.removeprefix(BY_WINDOW): summarize(values)
             for key, values in sorted(samples.items(), key=lambda kv: _window_of(kv[0]))
             if key.startswith(BY_WINDOW)},
+        "barge_in_stop_by_line_ms": {
+            key.removeprefix(BY_LINE): _with_floor(values, HOPS["barge_in_stop_ms"], floor_ms)
+            for key, values in samples.items() if key.startswith(BY_LINE)},
         "false_barge_in_rate": _rate(samples["backchannels_cancelled"]),
         "missed_interruption_rate": _rate(samples["interruptions_missed"]),
     }
+
+
+def _with_floor(values: list[float], hops: int, floor_ms: float | None) -> dict[str, Any]:
+    figure: dict[str, Any] = dict(summarize(values))
+    if floor_ms is not None and values:
+        figure["over_floor"] = summarize([v - hops * floor_ms for v in values])
+    return figure
 
 
 async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENARIO, *,

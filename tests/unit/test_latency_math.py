@@ -136,6 +136,11 @@ def test_backchannels_and_interruptions_are_scored_from_what_the_caller_heard() 
     # greeting: 300 ms absolute, one hop over the floor
     assert summary["greeting_ms"]["p50"] == 300.0
     assert summary["greeting_ms"]["over_floor"]["p50"] == 280.0
+    # each line's barge-in apart, two hops over the floor
+    by_line = summary["barge_in_stop_by_line_ms"]
+    assert set(by_line) == {"Mm-hm.", "Okay.", "Wait, stop.", "No, hold on."}
+    assert by_line["No, hold on."]["p50"] == pytest.approx(400.0)
+    assert by_line["No, hold on."]["over_floor"]["p50"] == pytest.approx(360.0)
     # the agent hung up 0.5 s after its last audio, 0.7 s after the caller's last line
     assert samples["after_agent_goodbye_ms"] == [pytest.approx(500.0)]
     assert samples["goodbye_to_hangup_ms"] == [pytest.approx(700.0)]
