@@ -43,6 +43,9 @@ FIRE_COMPOUNDS = frozenset({"truck", "trucks", "engine", "engines", "drill", "dr
                             "safety", "code", "extinguisher", "extinguishers", "exit", "chief",
                             "service", "off", "away", "over", "trap", "traps", "surround",
                             "surrounds", "grate", "guard", "hazard", "hazards"})
+# "the boiler flame looks blue", "the pilot flame": the appliance's own flame
+APPLIANCE_FLAMES = frozenset({"boiler", "pilot", "burner", "hob", "cooker", "stove"})
+FLAME_WORDS = frozenset({"flame", "flames"})
 # "a wood fire in the lounge", "the open fire": a fireplace burning as it should
 FIREPLACE_KINDS = frozenset({"wood", "log", "coal", "open", "real", "electric"})
 # "my inbox is on fire", "a dumpster fire", "the sky's on fire with the sunsets"
@@ -132,6 +135,8 @@ def figure_of_speech(tokens: Sequence[str], span: tuple[int, int]) -> bool:
                     and following[0] in DOING_WELL_AFTER
                     and PEOPLE_ON_FIRE.intersection(tokens[max(0, index - 4):index - 1])):
                 return True
+        if word in FLAME_WORDS and index and tokens[index - 1] in APPLIANCE_FLAMES:
+            return True  # "the boiler flame looks fine", not "the boiler's got flames"
         if word in {"shock", "shocked"} and PERCEIVED.intersection(
                 tokens[index + 1:index + 1 + SURPRISE_REACH]):
             return True

@@ -52,7 +52,7 @@ OVERRULE_PROBABILITY: dict[str, float] = {"urgent": 0.95, "human_request": 0.9, 
 EPOCHS = 300
 STEP = 25.0
 L2 = 1e-4
-MODEL_VERSION = 3  # bump when features or training change: old cached weights are ignored
+MODEL_VERSION = 4  # bump when features or training change: old cached weights are ignored
 
 
 class ExamplesError(ValueError):

@@ -66,8 +66,8 @@ _BRIDGE = frozenset({
 
 _stemmer = snowballstemmer.stemmer("english")
 # words whose stem is another word's: "quite" stems to "quit" ("the cupboard's quite narrow" is
-# no boiler that quit)
-_OWN_KEYS = {"quite": "quite"}
+# no boiler that quit); "rights" are a legal word, "right up to the rim" is not
+_OWN_KEYS = {"quite": "quite", "rights": "rights"}
 _keys: dict[str, str] = {}
 _KEY_CACHE_LIMIT = 50_000
 
