@@ -51,7 +51,16 @@ from tools.escalation_figures import (
     quoting_someone,
     time_cost,
 )
-from tools.escalation_harm import GAVE_WAY_RULE, HURT_RULE, cannot_get_up, gave_way
+from tools.escalation_harm import (
+    COLD_RULE,
+    GAVE_WAY_RULE,
+    HURT_RULE,
+    UNDER_WATER_RULE,
+    cannot_get_up,
+    cold_and_vulnerable,
+    gave_way,
+    under_water,
+)
 from tools.escalation_legal import (
     BLAME_RULE,
     EXPENSE_RULE,
@@ -184,6 +193,8 @@ class EscalationGuard:
         set_aside = False
         if category == "urgent":
             standing = urgent_standing(tokens, clauses, span, rules.keys, keys)
+            if standing is UrgentStanding.PLAIN and cold_and_vulnerable(tokens) is not None:
+                standing = UrgentStanding.ACTIVE  # "ninety year old gran, no heating"
             set_aside = (standing is UrgentStanding.STALE or names_a_detector(tokens, span)
                          or figure_of_speech(tokens, span) or taken_back(tokens, clauses, span)
                          or (standing is UrgentStanding.PLAIN
@@ -220,7 +231,13 @@ class EscalationGuard:
             if span is not None:
                 return GAVE_WAY_RULE, span
             span = cannot_get_up(tokens, clauses)
-            return (HURT_RULE, span) if span is not None else None
+            if span is not None:
+                return HURT_RULE, span
+            span = under_water(tokens, clauses)
+            if span is not None:
+                return UNDER_WATER_RULE, span
+            span = cold_and_vulnerable(tokens)
+            return (COLD_RULE, span) if span is not None else None
         if found is None and category == "human_request":
             span = asks_for_someone(tokens, clauses, names)
             return (ASKS_FOR_SOMEONE, span) if span is not None else None
