@@ -75,7 +75,7 @@ YEAR_ENDS = frozenset({"ten", "eleven", "twelve", "thirteen", "fourteen", "fifte
 # "last week" / "last year": a past older than a day or two
 STALE_AFTER_LAST = frozenset({"week", "month", "year", "winter", "spring", "summer", "fall",
                               "autumn", "time", "weekend", "christmas", "season", "house",
-                              "place", "home"})
+                              "place", "home", "flat", "apartment"})
 STALE_BEFORE_AGO = frozenset({"week", "weeks", "month", "months", "year", "years", "while", "ages",
                               "decade", "decades", "winters", "summers", "springs", "autumns"})
 STALE_PAIRS = frozenset({("a", "while"), ("while", "back"), ("back", "in"), ("in", "past"),
@@ -88,7 +88,8 @@ STALE_PAIRS = frozenset({("a", "while"), ("while", "back"), ("back", "in"), ("in
                          ("previous", "home"), ("lived", "here"), ("for", "ages"),
                          ("been", "dry"), ("been", "like"), ("dried", "out"),
                          ("didnt", "reach"), ("rains", "stopped"), ("rain", "stopped"),
-                         ("stopped", "raining")})
+                         ("stopped", "raining"), ("the", "nineties"), ("the", "eighties"),
+                         ("the", "seventies")})
 # "an old water stain", "old water damage": marks left by trouble long gone
 OLD_MARKS = frozenset({"stain", "stains", "staining", "stained", "damage", "leak"})
 # "now we need the drywall patched": the "now" brings in a wish, not the trouble
@@ -215,7 +216,8 @@ def _is_active(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, i
                 or _after_a_past(tokens, clauses, span, index))):
             return True
         if word in EXPLICIT_URGENCY and not (NEGATIONS.intersection(before) or (
-                URGENCY_NOT_NOW.intersection(tokens[max(0, index - URGENCY_NOT_NOW_REACH):index]))):
+                URGENCY_NOT_NOW.intersection(tokens[max(0, index - URGENCY_NOT_NOW_REACH):index]))
+                or _is_stale(tokens[index + 1:index + 4])):  # "for an emergency last year"
             return True
         if index and (tokens[index - 1], word) in RECENT_TIMES:
             return True

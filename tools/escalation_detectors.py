@@ -10,7 +10,7 @@ from collections.abc import Sequence
 # a detector asking for a battery is maintenance, not an alarm
 MAINTENANCE_WORDS = frozenset({"battery", "batteries", "chirp", "chirps", "chirping",
                                "chirped", "chirpy", "expiry", "expired", "expires",
-                               "expiration", "life"})
+                               "expiration", "life", "date"})  # "out of date"
 # the trigger's words and the one after it ("smoke" + "alarm")
 DETECTOR_WORDS = frozenset({"alarm", "alarms", "detector", "detectors", "monitor", "monitors"})
 # hazards that also name a detector: "the smoke alarm" is no smoke

@@ -39,7 +39,13 @@ EXPLAINED = (("turned", "out"), ("false", "alarm"), ("was", "nothing"),
              ("ours", "wasnt"), ("its", "come", "back", "on"), ("came", "back", "on"),
              ("working", "again"), ("still", "works"),
              # "I know what a gas leak smells like, and this isn't one"
-             ("this", "isnt", "one"), ("this", "is", "not", "one"))
+             ("this", "isnt", "one"), ("this", "is", "not", "one"),
+             # "it's mild out so we're ok for now", "nothing's wrong right now"
+             ("ok", "for", "now"), ("okay", "for", "now"), ("fine", "for", "now"),
+             ("its", "stopped", "now"), ("nothings", "wrong"),
+             # "the smoke was my cooking", "but that was the old board"
+             ("was", "my", "cooking"), ("was", "the", "cooking"), ("was", "my", "toast"),
+             ("was", "the", "toast"), ("that", "was", "the", "old"))
 # "the roof, not leaking or anything": the match's last word negated in a clause of its own
 NEGATED_INSIDE = frozenset({"not", "no", "isnt", "wasnt", "never"})
 # "I burnt the dinner, that's the smoke alarm": a detector sounding at the kitchen
@@ -66,7 +72,13 @@ OUT_PARTICLE_VERBS = frozenset({"find", "found", "finding", "figure", "figured",
                                 "sort", "sorted", "check", "checked", "point", "pointed"})
 LOSING = frozenset({"lose", "losing", "lost", "loses"})
 # "... but the reset button sorted it": put right since, the match's trouble is over
-PUT_RIGHT = RESOLVED_VERBS | {"fixed", "sorted", "solved", "cured"}
+PUT_RIGHT = RESOLVED_VERBS | {"fixed", "sorted", "solved", "cured", "mopped"}
+# "we mopped it up", "cleared it up"
+PUT_RIGHT_PARTICLES = frozenset({"up", "out"})
+# "... but a tile's come loose": what comes after "but"/"and" is the next thing told
+PUT_RIGHT_CLOSERS = frozenset({"but", "and"})
+# the caller's own "-ing" after it is no trouble going on: "I'm just calling to book"
+CALLERS_ING = frozenset({"calling", "ringing", "phoning", "wondering", "hoping", "booking"})
 PUT_RIGHT_OBJECTS = frozenset({"it", "them", "that"})
 PUT_RIGHT_OPENERS = frozenset({"but", "and"})
 NOT_YET = NEGATIONS | {"nobody", "hasnt", "havent", "cant", "couldnt", "still", "yet", "who"}
@@ -90,12 +102,16 @@ def put_right_since(tokens: Sequence[str], clauses: Sequence[int], span: tuple[i
         if tokens[index] not in PUT_RIGHT or tokens[index + 1] not in PUT_RIGHT_OBJECTS:
             continue
         after = index + 2
-        closes = after == len(tokens) or clauses[after] != clauses[index]
+        if after < len(tokens) and tokens[after] in PUT_RIGHT_PARTICLES:
+            after += 1
+        closes = after == len(tokens) or clauses[after] != clauses[index] or (
+            tokens[after] in PUT_RIGHT_CLOSERS)
         opened = clauses[index] != clauses[last] or PUT_RIGHT_OPENERS.intersection(
             tokens[last + 1:index])
         if (closes and opened and not NOT_YET.intersection(tokens[max(0, index - 4):index])
                 and not STILL_ON.intersection(tokens[after:])
-                and not any(word.endswith("ing") for word in tokens[after:])):
+                and not any(word.endswith("ing") and word not in CALLERS_ING
+                            for word in tokens[after:])):
             return True
     return False
 

@@ -3,7 +3,8 @@ about, time that "cost" the caller. The guard sets such a match aside (tools/esc
 after a playbook phrase matched, so the business's triggers stay plain phrases.
 
 - urgent, `figure_of_speech`: "fired the last contractor", "got fired", "fire up the grill",
-  "the fire truck down the street", "a flood of emails", "flooded with work". "There's a fire",
+  "the fire truck down the street", "a flood of emails", "flooded with work", "a documentary
+  about house fires", "a sparks" (an electrician), "the boiler flame". "There's a fire",
   "it's on fire" and "the basement is flooded with water" still fire. A water heater that is
   out is hot water, not the heating ("the water heater keeps going out").
 - human request, `not_a_request`:
@@ -71,6 +72,11 @@ NOT_WATER = frozenset({"email", "emails", "call", "calls", "text", "texts", "mes
                        "memories", "tears", "questions", "notifications", "visitors", "junk",
                        "spam", "adverts", "ads", "offers", "scams"})
 FLOOD_OF = frozenset({"of", "with"})
+# "a documentary about house fires", "a video on electrical fires": something watched
+MEDIA = frozenset({"documentary", "documentaries", "programme", "program", "video", "videos",
+                   "article", "film", "podcast", "episode", "series"})
+MEDIA_ABOUT = frozenset({"about", "on"})
+MEDIA_REACH = 4
 
 # a person named by their job: whose job it is decides whether it is a request
 ROLES = frozenset({"manager", "managers", "owner", "owners", "operator", "operators", "boss",
@@ -142,6 +148,11 @@ def figure_of_speech(tokens: Sequence[str], span: tuple[int, int]) -> bool:
             return True
         if word == "sparks" and following[:1] == ["flew"] and following[1:] != ["out"]:
             return True  # "sparks flew at the wedding"
+        if word == "sparks" and index and tokens[index - 1] == "a":
+            return True  # "I need a sparks to fit some sockets": an electrician
+        before = tokens[max(0, first - MEDIA_REACH):first]
+        if MEDIA.intersection(before) and MEDIA_ABOUT.intersection(before):
+            return True  # "I watched a documentary about house fires"
         if word in FLOOD_WORDS:
             skip = 1 if following[:1] and following[0] in FLOODED_WHOM else 0  # "flooding me with"
             at = index + 1 + skip
