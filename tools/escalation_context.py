@@ -105,8 +105,9 @@ WISH_BEFORE_NOW_REACH = 4
 LIKE_AS_A_WISH = frozenset({"id", "wed", "would", "youd"})
 # "it was fixed last week, but now the tap's spluttering": a "now" opening what comes next
 NOW_OPENERS = frozenset({"and", "but", "so"})
-# "-ing" words that are no verb: "is that something you check" is no "something burning"
-NOT_VERBS = frozenset({"something", "anything", "nothing", "everything", "ceiling"})
+# "-ing" words that are no verb: "is that something you check" is no "something burning";
+# "I'm just being careful" is no "been electrocuted"
+NOT_VERBS = frozenset({"something", "anything", "nothing", "everything", "ceiling", "being"})
 # someone else's trouble: "my neighbor had a burst pipe"
 OTHER_PEOPLE = frozenset({"neighbor", "neighbors", "neighbour", "neighbours", "friend",
                           "friends", "sister", "brother", "cousin", "coworker", "parents",
