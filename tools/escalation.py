@@ -67,6 +67,7 @@ from tools.escalation_legal import (
     LAWSUIT_RULE,
     at_your_expense,
     damage_blamed_on_us,
+    hazard_caused_by_us,
     lawsuit_word,
     lawyer_told_of,
 )
@@ -195,6 +196,8 @@ class EscalationGuard:
             standing = urgent_standing(tokens, clauses, span, rules.keys, keys)
             if standing is UrgentStanding.PLAIN and cold_and_vulnerable(tokens) is not None:
                 standing = UrgentStanding.ACTIVE  # "ninety year old gran, no heating"
+            if standing is UrgentStanding.ACTIVE and hazard_caused_by_us(tokens, clauses, span):
+                standing = UrgentStanding.PLAIN  # "the fire your electrician caused"
             set_aside = (standing is UrgentStanding.STALE or names_a_detector(tokens, span)
                          or figure_of_speech(tokens, span) or taken_back(tokens, clauses, span)
                          or (standing is UrgentStanding.PLAIN

@@ -9,6 +9,9 @@ when the legal category's phrases found nothing (tools/escalation.py).
   lads caused it", and damage "caused by the socket your electrician fitted".
 - `at_your_expense`: "I want it put right at your expense", "cleaned at your own cost": the
   caller holds us to pay, a claim rather than a price question.
+- `hazard_caused_by_us`: a fire or the like that our people "caused" ("the fire your electrician
+  caused", "your contractor caused a fire and my insurer is pursuing you"), told with nothing
+  saying it goes on now: the damage is what the legal question is about.
 - `lawsuit_word`: "sued" and "suing" are legal cues whoever sues ("the hoa is suing me"); the
   bare "sue" is also a name, so it needs a playbook phrase ("can I sue", "I'll sue").
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tools.escalation_context import NEGATIONS
+from tools.escalation_context import ACTIVE_WORDS, NEGATIONS
 
 # who "we" are, as a caller says it
 OUR_PEOPLE = frozenset({"guy", "guys", "tech", "techs", "technician", "technicians", "plumber",
@@ -131,6 +134,22 @@ def _blamed_damage(tokens: Sequence[str], clauses: Sequence[int], agent: int) ->
         if word in SERVICE_VERBS:
             continue
     return None
+
+
+# the hazard right before the one who caused it, or right after "caused"
+CAUSED_HAZARD_REACH = 2
+
+
+def hazard_caused_by_us(tokens: Sequence[str], clauses: Sequence[int],
+                        span: tuple[int, int]) -> bool:
+    """An urgent match that our people "caused", told as the past: "the fire your electrician
+    caused", "your contractor caused a fire"; not "he caused a fire and it's still smoking"."""
+    blamed = damage_blamed_on_us(tokens, clauses)
+    if blamed is None or tokens[blamed[1]] != "caused" or ACTIVE_WORDS.intersection(tokens):
+        return False
+    start, verb = blamed
+    return (0 < start - span[1] <= CAUSED_HAZARD_REACH
+            or 0 < span[0] - verb <= CAUSED_HAZARD_REACH)
 
 
 def at_your_expense(tokens: Sequence[str]) -> tuple[int, int] | None:
