@@ -61,6 +61,7 @@ from tools.escalation_harm import (
     gave_way,
     under_water,
 )
+from tools.escalation_jobs import the_callers_job
 from tools.escalation_legal import (
     BLAME_RULE,
     EXPENSE_RULE,
@@ -211,6 +212,7 @@ class EscalationGuard:
             set_aside = lawyer_told_of(tokens, span)
         if part_of_a_name(tokens, span):
             return _SetAside.NAME
+        set_aside = set_aside or the_callers_job(tokens, clauses, span)
         if set_aside or self._examples_overrule(category, tokens, standing):
             return _SetAside.THIS_MATCH
         return None
