@@ -382,7 +382,8 @@ def talked_about(tokens: Sequence[str], span: tuple[int, int]) -> bool:
 def wants_a_visit(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     """"get me someone out here": a technician to come, not a person to talk to now."""
     first, last = span
-    if TALK_WORDS.intersection(tokens[max(0, first - 2):last + 1]):
+    if TALK_WORDS.intersection(tokens[max(0, first - 2):last + 1]) or (
+            tokens[first] == "is" and tokens[last] == "in"):  # "is the boss in today"
         return False
     if VISIT_INSIDE.intersection(tokens[first + 1:last]):
         return True  # "get somebody out here"

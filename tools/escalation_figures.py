@@ -14,7 +14,10 @@ after a playbook phrase matched, so the business's triggers stay plain phrases.
   - "lives" ("the owner lives overseas") and live wires;
   - a caller content with the AI ("I don't mind talking to a bot", "happy with the bot");
   - blame put on the caller ("don't put that on me" is no "put me through"), and a person who
-    will be there for the visit ("a real live human will be here to open the door").
+    will be there for the visit ("a real live human will be here to open the door");
+  - a comparison ("you're easier to talk to than most people"), what a talk is about ("talk
+    about liability for the ceiling your guys damaged") and what someone gets from the caller
+    ("the board will be getting a complaint from me about your guy").
   A talk in the past ("I spoke to a person last week") is `talked_about`, in
   tools/escalation_context.py.
 - pricing, `time_cost`: "it cost me a whole afternoon", "the drive cost me an hour"; and
@@ -183,7 +186,9 @@ def not_a_request(tokens: Sequence[str], span: tuple[int, int]) -> bool:
         return True  # "a real live human will be here to open the door"
     if first == last and tokens[first] in ROLES:
         return _own_role(tokens, first) or _role_did_something(tokens, first)
-    return False
+    if tokens[first] in TALK_NOW and ("than" in matched or tokens[first + 1:first + 2] == ["about"]):
+        return True  # "easier to talk to than most people", "talk about liability ... your guys"
+    return any(tokens[at:at + 2] == ["from", "me"] for at in range(first, last))
 
 
 def _own_role(tokens: Sequence[str], at: int) -> bool:
@@ -252,6 +257,9 @@ NOT_YET = frozenset({"first", "before", "tonight", "about"})
 # "he said to ask for him when I called", "I was told to ask for Kim"
 TOLD_TO_ASK = frozenset({"told", "said", "asked"})
 ASKS_FOR_SOMEONE = "asks for someone by name"
+# "is the boss in", "is the site manager available to speak"
+ASKED_ROLES = frozenset({"boss", "owner", "manager", "supervisor", "gaffer", "proprietor",
+                         "foreman"})
 # "could you have Julie call me", "tell Ahmed to call me back", "get Dave to ring me"
 CALL_ME_ASKERS = frozenset({"have", "tell", "get", "ask"})
 CALL_VERBS = frozenset({"call", "ring", "phone", "text"})
@@ -278,10 +286,14 @@ def asks_for_someone(tokens: Sequence[str], clauses: Sequence[int],
         following = index + 1
         if word == "is":
             end = _person_end(tokens, names, following, pronouns=True)
+            end = _role_end(tokens, following) if end is None else end
             if (end is not None and end < len(tokens) and tokens[end] in PRESENT_HERE
-                    and _closes_clause(clauses, end, tokens)):
+                    and (_closes_clause(clauses, end, tokens)
+                         or (tokens[end + 1:end + 2] == ["to"] and tokens[end + 2:end + 3]
+                             and tokens[end + 2] in TALK_NOW))):
                 return index, end  # "is he there yet" waits for a visit
-        elif word in TALK_NOW and tokens[following] in {"to", "with"}:
+        elif (word in TALK_NOW or (word == "deal" and index and tokens[index - 1] == "only")
+              ) and tokens[following] in {"to", "with"}:
             end = _person_end(tokens, names, following + 1)
             if end is not None and not NOT_YET.intersection(tokens[end:end + 1]):
                 return index, end - 1
@@ -302,6 +314,16 @@ def asks_for_someone(tokens: Sequence[str], clauses: Sequence[int],
             end = _person_end(tokens, names, following, pronouns=True, objects=True)
             if end is not None:
                 return index - 1, end - 1
+    return None
+
+
+def _role_end(tokens: Sequence[str], at: int) -> int | None:
+    """The index after "the boss", "the site manager" at `at`, or None."""
+    if tokens[at:at + 1] != ["the"]:
+        return None
+    for end in (at + 2, at + 3):
+        if tokens[end - 1:end] and tokens[end - 1] in ASKED_ROLES:
+            return end
     return None
 
 

@@ -14,6 +14,10 @@ PLACE_NOUNS = frozenset({"street", "st", "road", "rd", "avenue", "ave", "lane", 
                          "hall", "department", "shop", "shops", "store", "stores", "channel",
                          "plaza", "mall", "center", "centre", "district"})
 NAME_CUES = frozenset({"named", "called", "names", "name"})
+# "the Price family at number nine"
+FAMILY = frozenset({"family", "familys"})
+# "your company's legal department" is the company's lawyers, not a place's name
+NOT_A_PLACE = frozenset({"legal"})
 # "Sue next door has a key", "Sue said": "sue" as a name, followed by what she does
 NAME_SUE_FOLLOWERS = frozenset({"next", "has", "is", "said", "says", "from", "lives", "was",
                                 "knows", "does", "did", "told", "gave", "will", "can",
@@ -42,12 +46,15 @@ def part_of_a_name(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     first, last = span
     if "like" in tokens[max(0, first - 2):last]:
         return False  # "it smells like a gas station"
-    if last + 1 < len(tokens) and tokens[last + 1] in PLACE_NOUNS:
+    if last + 1 < len(tokens) and (tokens[last + 1] in FAMILY or (
+            tokens[last + 1] in PLACE_NOUNS and tokens[last] not in NOT_A_PLACE)):
         return True
     following = tuple(tokens[last + 1:last + 5])
     if any(following[:len(cue)] == cue for cue in NAME_AFTER):
         return True
     if any(_a_first_name(tokens, at) for at in range(first, last + 1)):
         return True
+    # "her name is Sue", "my name's Bill Price"
     return (first > 0 and tokens[first - 1] in NAME_CUES) or (
-        first > 1 and tokens[first - 2] in NAME_CUES and tokens[first - 1] == "is")
+        first > 1 and tokens[first - 2] in NAME_CUES and tokens[first - 1] == "is") or (
+        first > 1 and tokens[first - 2] == "names")
