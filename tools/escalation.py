@@ -73,6 +73,7 @@ from tools.escalation_legal import (
     lawyer_told_of,
 )
 from tools.escalation_model import SentenceModel, model_for
+from tools.escalation_money import device_charging, how_much_to_do
 from tools.escalation_names import part_of_a_name
 from tools.escalation_phrases import (
     CategoryRules,
@@ -207,7 +208,8 @@ class EscalationGuard:
             set_aside = (wants_a_visit(tokens, span) or talked_about(tokens, span)
                          or not_a_request(tokens, span))
         elif category == "pricing":
-            set_aside = time_cost(tokens, span) or quoting_someone(tokens, clauses, span)
+            set_aside = (time_cost(tokens, span) or quoting_someone(tokens, clauses, span)
+                         or device_charging(tokens, span) or how_much_to_do(tokens, span))
         elif category == "legal":
             set_aside = lawyer_told_of(tokens, span)
         if part_of_a_name(tokens, span):
