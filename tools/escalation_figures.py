@@ -46,7 +46,8 @@ FIRE_COMPOUNDS = frozenset({"truck", "trucks", "engine", "engines", "drill", "dr
                             "marshal", "marshals", "inspector", "officer", "department",
                             "safety", "code", "extinguisher", "extinguishers", "exit", "chief",
                             "service", "off", "away", "over", "trap", "traps", "surround",
-                            "surrounds", "grate", "guard", "hazard", "hazards"})
+                            "surrounds", "grate", "guard", "hazard", "hazards", "blanket",
+                            "blankets"})
 # "the boiler flame looks blue", "the pilot flame": the appliance's own flame
 APPLIANCE_FLAMES = frozenset({"boiler", "pilot", "burner", "hob", "cooker", "stove"})
 FLAME_WORDS = frozenset({"flame", "flames"})
@@ -80,6 +81,9 @@ MEDIA = frozenset({"documentary", "documentaries", "programme", "program", "vide
                    "article", "film", "podcast", "episode", "series"})
 MEDIA_ABOUT = frozenset({"about", "on"})
 MEDIA_REACH = 4
+# "nearly went up in smoke", "almost caught fire": a close call, over
+NEARLY = frozenset({"nearly", "almost"})
+CLOSE_CALLS = frozenset({"went", "caught", "had", "burned", "burnt", "set"})
 
 # a person named by their job: whose job it is decides whether it is a request
 ROLES = frozenset({"manager", "managers", "owner", "owners", "operator", "operators", "boss",
@@ -154,6 +158,9 @@ def figure_of_speech(tokens: Sequence[str], span: tuple[int, int]) -> bool:
         if word == "sparks" and index and tokens[index - 1] == "a":
             return True  # "I need a sparks to fit some sockets": an electrician
         before = tokens[max(0, first - MEDIA_REACH):first]
+        if any(word in NEARLY and before[at + 1:at + 2] and before[at + 1] in CLOSE_CALLS
+               for at, word in enumerate(before)):
+            return True  # "the house nearly went up in smoke": it did not
         if MEDIA.intersection(before) and MEDIA_ABOUT.intersection(before):
             return True  # "I watched a documentary about house fires"
         if word in FLOOD_WORDS:
@@ -298,7 +305,7 @@ def asks_for_someone(tokens: Sequence[str], clauses: Sequence[int],
             if end is not None and not NOT_YET.intersection(tokens[end:end + 1]):
                 return index, end - 1
         elif word in CALL_ME_ASKERS:
-            end = _person_end(tokens, names, following)
+            end = _person_end(tokens, names, following) or _someone_end(tokens, following)
             if end is not None and _call_me(tokens, end):
                 return index, end
         elif word == "put":
@@ -343,6 +350,11 @@ def _person_end(tokens: Sequence[str], names: Sequence[bool], at: int, *,
     if end < len(tokens) and names[end]:
         end += 1  # a surname
     return end
+
+
+def _someone_end(tokens: Sequence[str], at: int) -> int | None:
+    """"have them call me", "get someone to ring me": the index after them, or None."""
+    return at + 1 if tokens[at:at + 1] and tokens[at] in {"them", "someone", "somebody"} else None
 
 
 def _call_me(tokens: Sequence[str], at: int) -> bool:

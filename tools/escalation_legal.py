@@ -75,7 +75,7 @@ LEGAL_ACTS = frozenset({"sue", "suing", "sued", "court", "courts", "liable", "li
                         "letter", "action", "proceedings", "contract", "breach", "refund",
                         "warranty", "responsible", "fault", "contact", "contacting", "touch",
                         "writing", "dispute", "case", "deal", "dealing", "handling",
-                        "leg", "record", "recording"})  # "you haven't a leg to stand on"
+                        "leg", "record", "recording", "write"})  # "you haven't a leg to stand on"
 # "my lawyer friend recommended you", "my solicitor's holding the keys", "he found your website"
 LAWYER_DID = frozenset({"recommended", "found", "holding", "gave", "referred"})
 LAWYER_DID_REACH = 6

@@ -33,8 +33,8 @@ NAME_AFTER = (("is", "my", "name"), ("is", "my", "last", "name"), ("is", "my", "
 
 def _a_first_name(tokens: Sequence[str], at: int) -> bool:
     """"Sue next door has a key", "my friend Sue", "ask for Sue", "my neighbour Bill said"."""
-    if tokens[at] not in NAME_WORDS:
-        return False
+    if tokens[at] not in NAME_WORDS or (at and tokens[at - 1] == "to"):
+        return False  # "intent to sue is in the post": the verb
     if tokens[at + 1:at + 2] and tokens[at + 1] in NAME_WORDS[tokens[at]]:
         return True
     return at > 0 and (tokens[at - 1] in OTHER_PEOPLE or tokens[at - 2:at] == ["ask", "for"])
