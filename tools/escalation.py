@@ -252,7 +252,7 @@ class EscalationGuard:
             span = damage_blamed_on_us(tokens, clauses)
             if span is not None:
                 return BLAME_RULE, span
-            span = at_your_expense(tokens)
+            span = at_your_expense(tokens, clauses)
             if span is not None:
                 return EXPENSE_RULE, span
             at = lawsuit_word(tokens)

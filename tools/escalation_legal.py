@@ -8,7 +8,9 @@ when the legal category's phrases found nothing (tools/escalation.py).
   drilled through a pipe", "your workers left the gate open" and "knocked bricks off", "your
   lads caused it", and damage "caused by the socket your electrician fitted".
 - `at_your_expense`: "I want it put right at your expense", "cleaned at your own cost": the
-  caller holds us to pay, a claim rather than a price question.
+  caller holds us to pay, a claim rather than a price question; so does "that's on you"
+  closing what the caller says ("my fridge died, and that's on you"), not "that's on your
+  list" or "it's on your website".
 - `hazard_caused_by_us`: a fire or the like that our people "caused" ("the fire your electrician
   caused", "your contractor caused a fire and my insurer is pursuing you"), told with nothing
   saying it goes on now: the damage is what the legal question is about.
@@ -152,8 +154,16 @@ def hazard_caused_by_us(tokens: Sequence[str], clauses: Sequence[int],
             or 0 < span[0] - verb <= CAUSED_HAZARD_REACH)
 
 
-def at_your_expense(tokens: Sequence[str]) -> tuple[int, int] | None:
-    """(first, last) of "at your expense" / "at your own cost", or None."""
+ON_YOU = frozenset({"thats", "its"})
+
+
+def at_your_expense(tokens: Sequence[str], clauses: Sequence[int] = ()) -> tuple[int, int] | None:
+    """(first, last) of "at your expense" / "at your own cost" / "that's on you" closing its
+    clause, or None."""
+    for index, word in enumerate(tokens[:-2]):
+        if word in ON_YOU and tokens[index + 1:index + 3] == ["on", "you"] and (
+                index + 3 == len(tokens) or (clauses and clauses[index + 3] != clauses[index])):
+            return index, index + 2
     for index, word in enumerate(tokens[:-2]):
         if word != "at" or tokens[index + 1] != "your":
             continue
