@@ -23,6 +23,7 @@ from tools.escalation_context import (
     ACTIVE_WORDS,
     HAZARD_WORDS,
     NEGATIONS,
+    NOT_VERBS,
     PRESENT_STATES,
     RESOLVED_VERBS,
 )
@@ -110,7 +111,7 @@ def put_right_since(tokens: Sequence[str], clauses: Sequence[int], span: tuple[i
             tokens[last + 1:index])
         if (closes and opened and not NOT_YET.intersection(tokens[max(0, index - 4):index])
                 and not STILL_ON.intersection(tokens[after:])
-                and not any(word.endswith("ing") and word not in CALLERS_ING
+                and not any(word.endswith("ing") and word not in CALLERS_ING | NOT_VERBS
                             for word in tokens[after:])):
             return True
     return False
