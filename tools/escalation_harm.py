@@ -110,7 +110,9 @@ def cannot_get_up(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, i
     return None
 
 
-HEATING = frozenset({"heat", "heating", "heater", "boiler", "furnace"})
+# "the boiler's not firing" once apostrophes are gone: "boilers"
+HEATING = frozenset({"heat", "heating", "heater", "boiler", "furnace", "heatings", "heaters",
+                     "boilers", "furnaces"})
 # "no heating", "nae heating", "without heat"
 NO_HEAT = frozenset({"no", "nae", "without"})
 # "the boiler's packed in", "the heating's gone off"
@@ -152,7 +154,7 @@ def cold_and_vulnerable(tokens: Sequence[str]) -> tuple[int, int] | None:
                 return index, index + 1 + at
             if after in HEAT_NOT and following[at + 1:at + 2] and (
                     following[at + 1] in HEAT_WORKING):
-                return index, index + 2 + at
+                return index, index + 1 + at  # not "firing": that reads as a verb of fire
     return None
 
 
