@@ -193,7 +193,8 @@ def not_a_request(tokens: Sequence[str], span: tuple[int, int]) -> bool:
         return True  # "a real live human will be here to open the door"
     if first == last and tokens[first] in ROLES:
         return _own_role(tokens, first) or _role_did_something(tokens, first)
-    if tokens[first] in TALK_NOW and ("than" in matched or tokens[first + 1:first + 2] == ["about"]):
+    if tokens[first] in TALK_NOW and (
+            "than" in matched or tokens[first + 1:first + 2] == ["about"]):
         return True  # "easier to talk to than most people", "talk about liability ... your guys"
     return any(tokens[at:at + 2] == ["from", "me"] for at in range(first, last))
 

@@ -59,7 +59,7 @@ def how_much_to_do(tokens: Sequence[str], span: tuple[int, int]) -> bool:
     first, last = span
     if tokens[first:last + 1] != ["how", "much"]:
         return False
-    asker, doer, verb = (tokens[last + 1:last + 4] + ["", "", ""])[:3]
+    asker, doer, verb = [*tokens[last + 1:last + 4], "", "", ""][:3]
     if asker not in ASKERS:
         return False
     if doer == "you" and verb == "need":
