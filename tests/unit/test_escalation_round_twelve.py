@@ -97,7 +97,9 @@ def playbook_guards() -> tuple[EscalationGuard, EscalationGuard]:
     ("my daughter works as a judge at flower shows, anyway the porch light needs fixing", "legal"),
     ("we had a chat with a manager at the garden centre about lights, now we need an "
      "electrician to fit them", "human_request"),
-    ("i watched a documentary about house fires so i want the wiring looked at, all fine as far "
+    # round fifteen: "a documentary about house fires" is a figure the rules set aside now, so
+    # the model's overrule is shown on a leaflet, which no rule reads
+    ("i read a leaflet on house fires so i want the wiring looked at, all fine as far "
      "as i know", "urgent"),
 ])
 def test_the_example_playbook_overrules_ordinary_talk(
