@@ -87,6 +87,16 @@ BLIND11_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_every
 BLIND12_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind12.txt"
 # the split whose misses are never listed: its figures are the ones to believe
 UNTOUCHED_SPLIT = "everyday_blind12"
+# every split but dev and held-out, in the order they were written; the untouched one last
+SPLIT_FILES: tuple[tuple[str, Path], ...] = (
+    ("round2", ROUND2_FILE), ("fresh", FRESH_FILE), ("everyday", EVERYDAY_FILE),
+    ("everyday_blind", BLIND_FILE), ("everyday_blind2", BLIND2_FILE),
+    ("everyday_blind3", BLIND3_FILE), ("everyday_blind4", BLIND4_FILE),
+    ("everyday_blind5", BLIND5_FILE), ("everyday_blind6", BLIND6_FILE),
+    ("everyday_blind7", BLIND7_FILE), ("everyday_blind8", BLIND8_FILE),
+    ("everyday_blind9", BLIND9_FILE), ("everyday_blind10", BLIND10_FILE),
+    ("everyday_blind11", BLIND11_FILE), (UNTOUCHED_SPLIT, BLIND12_FILE),
+)
 NONE = "none"
 LABELS = (*ESCALATION_CATEGORIES, NONE)
 RECALL_TARGETS = {"urgent": 0.95, "human_request": 0.95, "legal": 0.9, "pricing": 0.9}
@@ -179,22 +189,11 @@ def _met(figures: dict[str, Any]) -> bool:
 
 
 def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
-                        fresh_path: Path | None = FRESH_FILE,
-                        round2_path: Path | None = ROUND2_FILE,
-                        everyday_path: Path | None = EVERYDAY_FILE,
-                        blind_path: Path | None = BLIND_FILE,
-                        blind2_path: Path | None = BLIND2_FILE,
-                        blind3_path: Path | None = BLIND3_FILE,
-                        blind4_path: Path | None = BLIND4_FILE,
-                        blind5_path: Path | None = BLIND5_FILE,
-                        blind6_path: Path | None = BLIND6_FILE,
-                        blind7_path: Path | None = BLIND7_FILE,
-                        blind8_path: Path | None = BLIND8_FILE,
-                        blind9_path: Path | None = BLIND9_FILE,
-                        blind10_path: Path | None = BLIND10_FILE,
-                        blind11_path: Path | None = BLIND11_FILE,
-                        blind12_path: Path | None = BLIND12_FILE, *,
+                        fresh_path: Path | None = FRESH_FILE, *,
+                        split_files: Sequence[tuple[str, Path]] = SPLIT_FILES,
                         show_misses: bool = False) -> dict[str, Any]:
+    """`data_path` holds the dev and held-out halves; `fresh_path` (None: left out) replaces the
+    fresh split's file; `split_files` are the other splits in order, the untouched one last."""
     playbook = load_playbook(playbook_path)
     guard = EscalationGuard.from_playbook(playbook)
     rules_only = EscalationGuard.from_playbook(playbook, learned=False)
@@ -203,16 +202,10 @@ def run_guard_benchmark(playbook_path: Path, data_path: Path = DATA_FILE,
     splits: dict[str, list[LabelledSentence]] = {
         "dev": [s for s in sentences if s.split == "dev"],
         "held_out": [s for s in sentences if s.split == "held_out"]}
-    for name, path in (("round2", round2_path), ("fresh", fresh_path),
-                       ("everyday", everyday_path), ("everyday_blind", blind_path),
-                       ("everyday_blind2", blind2_path), ("everyday_blind3", blind3_path),
-                       ("everyday_blind4", blind4_path), ("everyday_blind5", blind5_path),
-                       ("everyday_blind6", blind6_path), ("everyday_blind7", blind7_path),
-                       ("everyday_blind8", blind8_path), ("everyday_blind9", blind9_path),
-                       ("everyday_blind10", blind10_path), ("everyday_blind11", blind11_path),
-                       (UNTOUCHED_SPLIT, blind12_path)):
-        splits[name] = load_sentences(path, split=name) if path is not None else []
-    untouched = splits[UNTOUCHED_SPLIT]
+    for name, path in split_files:
+        chosen = fresh_path if name == "fresh" else path
+        splits[name] = load_sentences(chosen, split=name) if chosen is not None else []
+    untouched = splits.get(UNTOUCHED_SPLIT, [])
     result: dict[str, Any] = {
         "playbook": str(playbook_path),
         "sentences": {split: {label: sum(1 for s in group if s.label == label)
