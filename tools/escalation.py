@@ -29,7 +29,7 @@ on the never-tuned blind split it lifted urgent recall from 0.85 to 0.95 and hum
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -102,6 +102,18 @@ class EscalationMatch:
     phrase: str  # the playbook phrase that matched, as written; or LEARNED_TRIGGER
     heard: str = ""  # the caller's words that matched it, from first to last
     probability: float | None = None  # the learned model's, when it found the match
+
+
+# (tokens, clauses) -> the span of the cue, or None
+WordOrderCue = Callable[[Sequence[str], Sequence[int]], tuple[int, int] | None]
+# cues of a category matched in word order, tried in turn when none of its phrases matched:
+# a phrase would ignore the order ("ceiling came down" in "come down and see the ceiling")
+_WORD_ORDER_CUES: dict[str, tuple[tuple[str, WordOrderCue], ...]] = {
+    "urgent": ((GAVE_WAY_RULE, gave_way), (HURT_RULE, cannot_get_up),
+               (UNDER_WATER_RULE, under_water),
+               (COLD_RULE, lambda tokens, _clauses: cold_and_vulnerable(tokens))),
+    "legal": ((BLAME_RULE, damage_blamed_on_us), (EXPENSE_RULE, at_your_expense)),
+}
 
 
 class EscalationGuard:
@@ -233,28 +245,15 @@ class EscalationGuard:
                  blocked: Collection[int] | None = None,
                  ) -> tuple[str, tuple[int, int]] | None:
         found = rules.find(keys, where, tokens, clauses, fillers, blocked)
-        if found is None and category == "urgent":
-            span = gave_way(tokens, clauses)
-            if span is not None:
-                return GAVE_WAY_RULE, span
-            span = cannot_get_up(tokens, clauses)
-            if span is not None:
-                return HURT_RULE, span
-            span = under_water(tokens, clauses)
-            if span is not None:
-                return UNDER_WATER_RULE, span
-            span = cold_and_vulnerable(tokens)
-            return (COLD_RULE, span) if span is not None else None
+        if found is None and category in _WORD_ORDER_CUES:
+            for rule, cue in _WORD_ORDER_CUES[category]:
+                span = cue(tokens, clauses)
+                if span is not None:
+                    return rule, span
         if found is None and category == "human_request":
             span = asks_for_someone(tokens, clauses, names)
             return (ASKS_FOR_SOMEONE, span) if span is not None else None
         if found is None and category == "legal":
-            span = damage_blamed_on_us(tokens, clauses)
-            if span is not None:
-                return BLAME_RULE, span
-            span = at_your_expense(tokens, clauses)
-            if span is not None:
-                return EXPENSE_RULE, span
             at = lawsuit_word(tokens)
             if at is not None and not negated(tokens, clauses, at):
                 return LAWSUIT_RULE, (at, at)
