@@ -19,6 +19,7 @@ from benchmarks.guard_bench import (
     BLIND10_FILE,
     BLIND11_FILE,
     BLIND12_FILE,
+    BLIND13_FILE,
     BLIND_FILE,
     EVERYDAY_FILE,
     FRESH_FILE,
@@ -52,7 +53,7 @@ def test_the_shipped_set_has_enough_sentences_per_label_and_two_halves() -> None
                         (BLIND6_FILE, "everyday_blind6"), (BLIND7_FILE, "everyday_blind7"),
                         (BLIND8_FILE, "everyday_blind8"), (BLIND9_FILE, "everyday_blind9"),
                         (BLIND10_FILE, "everyday_blind10"), (BLIND11_FILE, "everyday_blind11"),
-                        (BLIND12_FILE, "everyday_blind12")):
+                        (BLIND12_FILE, "everyday_blind12"), (BLIND13_FILE, "everyday_blind13")):
         other = load_sentences(path, split=split)
         assert {s.label for s in other} == set(counts) and {s.split for s in other} == {split}
         assert not set(texts) & {s.text for s in other}
@@ -133,6 +134,7 @@ def test_the_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
     (BLIND9_FILE, "everyday_blind9"),  # measured before and after round twelve, tuned in 13
     (BLIND10_FILE, "everyday_blind10"),  # measured three times in rounds 12-13, tuned in 14
     (BLIND11_FILE, "everyday_blind11"),  # measured before and after round 14, tuned in 15
+    (BLIND12_FILE, "everyday_blind12"),  # measured before and after round 15, tuned in 16
 ])
 def test_a_tuned_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
         bench_with_misses: dict[str, Any], path: Path, split: str) -> None:
@@ -149,41 +151,22 @@ def test_a_tuned_blind_set_meets_the_issues_counts_and_its_misses_are_listed(
     assert sum(1 for m in listed if m["label"] == "none") == wrong_none
 
 
-def test_the_twelfth_blind_set_meets_the_issues_counts_and_is_never_listed(
+def test_the_thirteenth_blind_set_meets_the_issues_counts_and_is_never_listed(
         bench_with_misses: dict[str, Any]) -> None:
     """Never tuned on: `--show-misses` must not show its sentences to whoever tunes next, and
     the learned model never learns from it."""
     from tests.unit.test_tools_fakes import example_playbook
 
-    blind12 = load_sentences(BLIND12_FILE, split="everyday_blind12")
-    _assert_issue_counts(blind12, 100, 200)
+    blind13 = load_sentences(BLIND13_FILE, split="everyday_blind13")
+    _assert_issue_counts(blind13, 100, 200)
     result = bench_with_misses
-    assert UNTOUCHED_SPLIT == "everyday_blind12"
-    for key in ("everyday_blind12", "everyday_blind12_rules_only",
-                "everyday_blind12_not_overruled"):
+    assert UNTOUCHED_SPLIT == "everyday_blind13"
+    for key in ("everyday_blind13", "everyday_blind13_rules_only",
+                "everyday_blind13_not_overruled"):
         assert set(result[key]) == {"urgent", "human_request", "legal", "pricing", "none"}
-    assert result["sentences"]["everyday_blind12"]["none"] == sum(
-        1 for s in blind12 if s.label == "none")
-    texts = {s.text for s in blind12}
+    assert result["sentences"]["everyday_blind13"]["none"] == sum(
+        1 for s in blind13 if s.label == "none")
+    texts = {s.text for s in blind13}
     assert not [m for m in result["misses"] if m["text"] in texts]
     examples = [Path(p).name for p in example_playbook().escalation_examples]
-    assert BLIND12_FILE.name not in examples and BLIND10_FILE.name in examples
-    assert BLIND11_FILE.name in examples  # since the end of round fifteen
-
-
-def test_the_thirteenth_blind_set_waits_unmeasured_for_the_next_round(
-        bench_with_misses: dict[str, Any]) -> None:
-    """Written during round fifteen: enough sentences, none in another file, not one of the
-    model's examples, and not scored until round sixteen makes it the untouched split."""
-    from tests.unit.test_tools_fakes import example_playbook
-
-    path = BLIND12_FILE.with_name("guard_sentences_everyday_blind13.txt")
-    blind13 = load_sentences(path, split="everyday_blind13")
-    _assert_issue_counts(blind13, 100, 200)
-    texts = {s.text for s in blind13}
-    others = [p for p in BLIND12_FILE.parent.glob("guard_sentences*.txt") if p != path]
-    examples = [Path(p) for p in example_playbook().escalation_examples]
-    assert path.name not in {p.name for p in examples}
-    for other in {*others, *examples}:
-        assert not texts & {s.text for s in load_sentences(other)}, other
-    assert "everyday_blind13" not in bench_with_misses["sentences"]
+    assert BLIND13_FILE.name not in examples and BLIND11_FILE.name in examples
