@@ -67,6 +67,9 @@ HOPS = {"greeting_ms": 1, "greeting_onset_ms": 1, "response_total_ms": 2,
 BY_WINDOW = "response_total_ms@"
 # barge-in stop by the caller's line: how soon the VAD hears a line depends on how it begins
 BY_LINE = "barge_in_stop_ms@"
+# response overhead by the caller's line: a reply after a tool call, or the pre-rendered
+# goodbye after end_call, takes a path of its own through livekit-agents
+REPLY_BY_LINE = "response_overhead_ms@"
 # agent audio heard this long after a backchannel ended means its line went on
 RESUMED_AFTER_S = 0.1
 
@@ -184,6 +187,8 @@ def measure_call(result: CallResult, marks: list[float] | None = None,
         out["response_model_ms"].append(model)
         # the simulator's own processing stays in: only its scripted waits are not ours
         out["response_overhead_ms"].append(total - window - timing.reply_delay_ms)
+        out.setdefault(f"{REPLY_BY_LINE}{turn.text}", []).append(
+            total - window - timing.reply_delay_ms)
         if turn.agent_reply_sound_at is not None:
             onset = (turn.agent_reply_sound_at - turn.speech_ended_at) * 1000
             out["response_overhead_onset_ms"].append(onset - window - timing.reply_delay_ms)
@@ -223,6 +228,10 @@ def summarize_run(samples: dict[str, list[float]], floor: list[float]) -> dict[s
             key.removeprefix(BY_WINDOW): summarize(values)
             for key, values in sorted(samples.items(), key=lambda kv: _window_of(kv[0]))
             if key.startswith(BY_WINDOW)},
+        "response_overhead_by_line_ms": {
+            key.removeprefix(REPLY_BY_LINE): _with_floor(values, HOPS["response_overhead_ms"],
+                                                         floor_ms)
+            for key, values in samples.items() if key.startswith(REPLY_BY_LINE)},
         "barge_in_stop_by_line_ms": {
             key.removeprefix(BY_LINE): _with_floor(values, HOPS["barge_in_stop_ms"], floor_ms)
             for key, values in samples.items() if key.startswith(BY_LINE)},

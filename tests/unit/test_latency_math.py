@@ -54,6 +54,9 @@ def test_measure_call_subtracts_what_the_simulator_waited() -> None:
     assert figures["response_total_ms@500"] == [pytest.approx(1000.0)]
     assert figures["response_model_ms"] == [pytest.approx(350.0)]
     assert figures["response_outbound_ms"] == [pytest.approx(50.0)]
+    # by the caller's line too: the reply to "a", the barge-in of "b"
+    assert figures["response_overhead_ms@a"] == [pytest.approx(200.0)]
+    assert figures["barge_in_stop_ms@b"] == [pytest.approx(150.0)]
 
 
 def test_outbound_splits_at_the_workers_first_frame_mark(tmp_path: Path) -> None:
