@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from tools.escalation_callbacks import CALL_RULE, asks_for_a_call
 from tools.escalation_context import (
     UrgentStanding,
     talked_about,
@@ -252,7 +253,10 @@ class EscalationGuard:
                     return rule, span
         if found is None and category == "human_request":
             span = asks_for_someone(tokens, clauses, names)
-            return (ASKS_FOR_SOMEONE, span) if span is not None else None
+            if span is not None:
+                return ASKS_FOR_SOMEONE, span
+            span = asks_for_a_call(tokens, clauses)
+            return (CALL_RULE, span) if span is not None else None
         if found is None and category == "legal":
             at = lawsuit_word(tokens)
             if at is not None and not negated(tokens, clauses, at):

@@ -1,0 +1,156 @@
+"""Requests for a person that name no one a phrase knows, matched in word order
+(tools/escalation.py asks `asks_for_a_call` when no human-request phrase matched):
+
+- someone of ours asked to ring the caller: "can you get the scheduler to ring me", "please have
+  the engineer phone me", "could you have the chap who did my quote give me a ring back"; not
+  the caller's own people ("I'll get my husband to ring you") nor a promise told of ("they said
+  they'd get someone to call me").
+- someone wanted to ring: "he'd like someone to call him", "it'd be easier if someone just called
+  me"; a call wanted from us: "I'd like a callback from the office", "I'm returning a call from
+  someone called Paul"; not "I'm waiting on a call back from the insurer".
+- someone put on the line: "can you put him on", "just put someone on"; not "put him on the
+  list".
+- one of ours asked for by role: "can I reach the engineer directly", "I'd like to talk to the
+  site manager for our job"; not "I'll speak to the engineer when he comes".
+- one asked for by a name the transcript did not capitalise: "is sharon in" opening the turn,
+  "I was told to ask for aisha" closing it; not "is it in" or "told to ask for a quote".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+CALL_RULE = "asks for a call or a person"
+
+ASKERS = frozenset({"have", "get", "ask", "tell"})
+# before an asker, the caller (or someone told of) does it: "I'll get my son to ring you"
+NOT_ASKING = frozenset({"i", "ill", "id", "we", "well", "wed", "theyd", "theyll", "hed", "shed",
+                        "said", "promised", "would", "will", "to"})
+CALL_VERBS = frozenset({"call", "ring", "phone", "bell"})
+CALLED = frozenset({"me", "us", "back", "him", "her", "my", "our"})
+# who of ours is asked to ring: "the engineer", "one of your estimators", "jenny in the office"
+OURS = frozenset({"engineer", "engineers", "plumber", "plumbers", "electrician", "electricians",
+                  "scheduler", "schedulers", "estimator", "estimators", "office", "someone",
+                  "somebody", "manager", "boss", "owner", "chap", "bloke", "man", "lady",
+                  "woman", "guy", "fitter", "roofer", "builder", "technician", "tech",
+                  "person", "them", "supervisor", "foreman", "surveyor", "sweep", "sparky"})
+ASKER_REACH = 8
+# "give me a ring": "could you have the chap give me a ring back"
+RING_NOUNS = frozenset({"ring", "call", "bell", "buzz"})
+# before "someone to call me": a call wanted
+WANTED = frozenset({"like", "want", "need", "rather", "prefer", "easier", "better", "quicker",
+                    "if", "returning", "wanted"})
+WANTED_REACH = 5
+SOMEONE = frozenset({"someone", "somebody", "anyone", "anybody"})
+CALLED_VERBS = frozenset({"call", "ring", "phone", "called", "rang", "phoned"})
+# "a callback from", "a call back from", "a call from"
+CALLBACKS = frozenset({"callback", "call"})
+PUT_ON = frozenset({"him", "her", "someone", "somebody", "them"})
+AFTER_PUT_ON = frozenset({"please", "then", "now", "mate", "would", "could", "quick",
+                          "quickly", "for", "love"})
+# "can I reach the engineer", "I'd like to talk to the site manager"
+REACH_VERBS = frozenset({"reach", "talk", "speak"})
+MAY_I = frozenset({"can", "could", "may", "like", "want", "let"})
+ROLES = frozenset({"engineer", "plumber", "electrician", "manager", "lady", "man", "woman",
+                   "chap", "bloke", "guy", "estimator", "scheduler", "surveyor", "foreman",
+                   "fitter", "roofer", "builder", "technician", "supervisor", "boss", "owner"})
+ROLE_WORDS = 3  # "the site manager", "the lady who answered"
+LATER = frozenset({"when", "about", "first", "before", "tonight", "tomorrow", "on", "once",
+                   "after", "while"})
+PRESENT_HERE = frozenset({"in", "around", "there", "about", "available"})
+NOT_A_NAME = frozenset({"it", "that", "this", "there", "everything", "anything", "something",
+                        "everyone", "anyone", "the", "a", "an", "your", "my", "our", "he",
+                        "she", "they", "water", "power", "gas", "you", "help", "advice", "them",
+                        "details", "more", "one"})
+TOLD = frozenset({"told", "said", "asked"})
+
+
+def asks_for_a_call(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    """(first, last) of a request for one of our people to ring or come on the line, or None."""
+    for cue in (_have_them_ring, _someone_to_ring, _callback_from, _put_on, _reach_the_role,
+                _lowercase_name):
+        span = cue(tokens, clauses)
+        if span is not None:
+            return span
+    return None
+
+
+def _have_them_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    for index, word in enumerate(tokens):
+        if word not in ASKERS or (index and tokens[index - 1] in NOT_ASKING):
+            continue
+        for at in range(index + 2, min(len(tokens) - 1, index + 1 + ASKER_REACH)):
+            if clauses[at] != clauses[index]:
+                break
+            rings = tokens[at] in CALL_VERBS and tokens[at + 1] in CALLED
+            gives = (tokens[at] == "give" and tokens[at + 1] in {"me", "us"}
+                     and tokens[at + 2:at + 3] == ["a"] and tokens[at + 3:at + 4] != []
+                     and tokens[at + 3] in RING_NOUNS)
+            if (rings or gives) and OURS.intersection(tokens[index + 1:at]):
+                return index, at + 1
+    return None
+
+
+def _someone_to_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    for index, word in enumerate(tokens):
+        if word not in SOMEONE or not WANTED.intersection(
+                tokens[max(0, index - WANTED_REACH):index]):
+            continue
+        at = index + 1
+        while at < len(tokens) and tokens[at] in {"just", "to"}:
+            at += 1
+        if (at + 1 < len(tokens) and clauses[at] == clauses[index] and tokens[at] in CALLED_VERBS
+                and tokens[at + 1] in CALLED):
+            return index, at + 1
+    return None
+
+
+def _callback_from(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    for index, word in enumerate(tokens):
+        if word not in CALLBACKS:
+            continue
+        at = index + 1 + (tokens[index + 1:index + 2] == ["back"])
+        if tokens[at:at + 1] == ["from"] and WANTED.intersection(
+                tokens[max(0, index - WANTED_REACH):index]) and clauses[at] == clauses[index]:
+            return index, at
+    return None
+
+
+def _put_on(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    for index, word in enumerate(tokens[:-2]):
+        if word != "put" or tokens[index + 1] not in PUT_ON or tokens[index + 2] != "on":
+            continue
+        after = index + 3
+        if (after == len(tokens) or clauses[after] != clauses[index]
+                or tokens[after] in AFTER_PUT_ON):
+            return index, index + 2
+    return None
+
+
+def _reach_the_role(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    for index, word in enumerate(tokens):
+        if word not in REACH_VERBS or not MAY_I.intersection(tokens[max(0, index - 4):index]):
+            continue
+        at = index + 1 + (tokens[index + 1:index + 2] == ["to"])
+        if tokens[at:at + 1] != ["the"]:
+            continue
+        for end in range(at + 1, min(len(tokens), at + 1 + ROLE_WORDS)):
+            if clauses[end] != clauses[index]:
+                break
+            if tokens[end] in ROLES:
+                if not LATER.intersection(tokens[end + 1:end + 2]):
+                    return index, end
+                break
+    return None
+
+
+def _lowercase_name(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    # "is sharon in" opening the turn, as its own clause
+    if (len(tokens) >= 3 and tokens[0] == "is" and tokens[1] not in NOT_A_NAME
+            and tokens[2] in PRESENT_HERE and (len(tokens) == 3 or clauses[3] != clauses[0])):
+        return 0, 2
+    # "I was told to ask for aisha" closing the turn
+    if (len(tokens) >= 4 and tokens[-3:-1] == ["ask", "for"] and tokens[-1] not in NOT_A_NAME
+            and TOLD.intersection(tokens[-7:-3])):
+        return len(tokens) - 3, len(tokens) - 1
+    return None
