@@ -41,6 +41,14 @@ from tools.escalation_context import (
     urgent_standing,
     wants_a_visit,
 )
+from tools.escalation_danger import (
+    FALL_RULE,
+    FUMES_RULE,
+    TRAPPED_RULE,
+    fall_and_hurt,
+    fumes_and_faint,
+    someone_trapped,
+)
 from tools.escalation_detectors import names_a_detector
 from tools.escalation_explained import taken_back
 from tools.escalation_figures import (
@@ -112,7 +120,9 @@ WordOrderCue = Callable[[Sequence[str], Sequence[int]], tuple[int, int] | None]
 _WORD_ORDER_CUES: dict[str, tuple[tuple[str, WordOrderCue], ...]] = {
     "urgent": ((GAVE_WAY_RULE, gave_way), (HURT_RULE, cannot_get_up),
                (UNDER_WATER_RULE, under_water),
-               (COLD_RULE, lambda tokens, _clauses: cold_and_vulnerable(tokens))),
+               (COLD_RULE, lambda tokens, _clauses: cold_and_vulnerable(tokens)),
+               (TRAPPED_RULE, someone_trapped), (FUMES_RULE, fumes_and_faint),
+               (FALL_RULE, fall_and_hurt)),
     "legal": ((BLAME_RULE, damage_blamed_on_us), (EXPENSE_RULE, at_your_expense)),
 }
 
