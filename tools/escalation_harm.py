@@ -149,7 +149,7 @@ def cold_and_vulnerable(tokens: Sequence[str]) -> tuple[int, int] | None:
         if index and tokens[index - 1] in NO_HEAT:
             return index - 1, index
         if tokens[max(0, index - 2):index] in (["hasnt", "had"], ["havent", "had"]):
-            return index - 2, index  # "my elderly aunt hasn't had heating for two days"
+            return index, index  # "my elderly aunt hasn't had heating for two days"
         following = tokens[index + 1:index + 1 + HEAT_GONE_REACH]
         for at, after in enumerate(following):
             if after in HEAT_GONE:
