@@ -82,7 +82,7 @@ from tools.escalation_legal import (
     lawyer_told_of,
 )
 from tools.escalation_model import SentenceModel, model_for
-from tools.escalation_money import device_charging, how_much_to_do
+from tools.escalation_money import device_charging, how_much_to_do, price_of_the_repair
 from tools.escalation_names import part_of_a_name
 from tools.escalation_phrases import (
     CategoryRules,
@@ -226,7 +226,8 @@ class EscalationGuard:
             set_aside = (standing is UrgentStanding.STALE or names_a_detector(tokens, span)
                          or figure_of_speech(tokens, span) or taken_back(tokens, clauses, span)
                          or (standing is UrgentStanding.PLAIN
-                             and self._legal_cue(keys, where, tokens, clauses, fillers)))
+                             and (self._legal_cue(keys, where, tokens, clauses, fillers)
+                                  or price_of_the_repair(tokens, clauses, span))))
         elif category == "human_request":
             set_aside = (wants_a_visit(tokens, span) or talked_about(tokens, span)
                          or not_a_request(tokens, span))

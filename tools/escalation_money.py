@@ -1,4 +1,5 @@
-"""Pricing words in another sense, set aside after a playbook phrase matched (tools/escalation.py):
+"""Pricing words in another sense, and an urgent one asked a price for, set aside after a playbook
+phrase matched (tools/escalation.py):
 
 - `device_charging`: a device being charged ("sorry my phone needs a charge", "my mobility
   scooter charges in the hall", "my laptop's charging upstairs", "the last bloke charged his
@@ -7,6 +8,9 @@
   "how much should I top the boiler pressure up to", "how much do I need to clear out of the
   cupboard", "how much do you need me there for"); "how much do I need to budget", "how much do
   I owe you" and "how much would I be looking at" still ask a price.
+- `price_of_the_repair`: an urgent match that is the job a price is asked for ("how much to fix
+  a leaking roof", "the price for flushing out a water heater"); the guard sets it aside only
+  when nothing says it is happening now, so the pricing cue fires instead.
 """
 
 from __future__ import annotations
@@ -73,3 +77,26 @@ def how_much_to_do(tokens: Sequence[str], span: tuple[int, int]) -> bool:
         verb = tokens[last + 5] if last + 5 < len(tokens) else ""
         return bool(verb) and verb not in MONEY_VERBS
     return True
+
+
+# "how much to fix a leaking roof", "what's the price for flushing out a water heater": the
+# urgent words are the job a price is asked for
+REPAIR_VERBS = frozenset({"fix", "fixing", "repair", "repairing", "replace", "replacing", "mend",
+                          "mending", "patch", "patching", "flush", "flushing", "sort", "sorting"})
+PRICE_OPENERS = frozenset({"much", "price", "cost", "quote", "charge", "estimate"})
+REPAIR_REACH = 4
+PRICE_REACH = 4
+
+
+def price_of_the_repair(tokens: Sequence[str], clauses: Sequence[int],
+                        span: tuple[int, int]) -> bool:
+    """An urgent match that is the job of a price question in its clause."""
+    first = span[0]
+    for at in range(first - 1, max(-1, first - 1 - REPAIR_REACH), -1):
+        if clauses[at] != clauses[first]:
+            return False
+        if tokens[at] in REPAIR_VERBS:
+            opening = tokens[max(0, at - PRICE_REACH):at]
+            return any(word in PRICE_OPENERS and clauses[at - len(opening) + i] == clauses[at]
+                       for i, word in enumerate(opening))
+    return False
