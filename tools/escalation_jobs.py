@@ -27,7 +27,7 @@ JOB_NOUNS = frozenset({
     "paramedic", "officer", "worker", "assistant", "clerk", "consultant", "broker", "adjuster",
     "teacher", "firefighter", "controller", "inspector", "accountant", "analyst", "assessor",
     "underwriter", "planner", "surveyor", "administrator", "coordinator", "investigator",
-    "volunteer", "handlers", "agents"})
+    "volunteer", "handlers", "agents", "secretary", "secretaries"})
 
 
 def the_callers_job(tokens: Sequence[str], clauses: Sequence[int],
