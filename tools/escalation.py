@@ -42,11 +42,16 @@ from tools.escalation_context import (
     wants_a_visit,
 )
 from tools.escalation_danger import (
+    COOLING_RULE,
     FALL_RULE,
+    FUMES_INDOORS_RULE,
     FUMES_RULE,
     TRAPPED_RULE,
     fall_and_hurt,
     fumes_and_faint,
+    fumes_indoors,
+    no_cooling_and_unwell,
+    someone_smokes,
     someone_trapped,
 )
 from tools.escalation_detectors import names_a_detector
@@ -122,7 +127,8 @@ _WORD_ORDER_CUES: dict[str, tuple[tuple[str, WordOrderCue], ...]] = {
                (UNDER_WATER_RULE, under_water),
                (COLD_RULE, lambda tokens, _clauses: cold_and_vulnerable(tokens)),
                (TRAPPED_RULE, someone_trapped), (FUMES_RULE, fumes_and_faint),
-               (FALL_RULE, fall_and_hurt)),
+               (FALL_RULE, fall_and_hurt), (FUMES_INDOORS_RULE, fumes_indoors),
+               (COOLING_RULE, no_cooling_and_unwell)),
     "legal": ((BLAME_RULE, damage_blamed_on_us), (EXPENSE_RULE, at_your_expense)),
 }
 
@@ -225,6 +231,7 @@ class EscalationGuard:
                 standing = UrgentStanding.PLAIN  # "the fire your electrician caused"
             set_aside = (standing is UrgentStanding.STALE or names_a_detector(tokens, span)
                          or figure_of_speech(tokens, span) or taken_back(tokens, clauses, span)
+                         or someone_smokes(tokens, span)
                          or (standing is UrgentStanding.PLAIN
                              and (self._legal_cue(keys, where, tokens, clauses, fillers)
                                   or price_of_the_repair(tokens, clauses, span))))

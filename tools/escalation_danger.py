@@ -9,6 +9,15 @@ as it reads a phrase's: past, what-if, someone else's):
 - `fumes_and_faint`: someone drowsy, dizzy or fainted beside a gas appliance or fumes (signs of
   carbon monoxide): "she's really drowsy next to the gas fire", "my wife's fainted and the gas
   heater's been on all morning"; not "I nearly fainted at the quote for the boiler".
+- `fumes_indoors`: fumes getting into the house, or a gas smell getting worse, when gas, a flue
+  or a boiler is in the turn: "the flue's come loose and fumes are going into the loft", "the
+  gas bloke says it's not his side and the smell's getting worse"; not "the paint fumes are
+  going into the hall" nor "the drain smell is getting worse".
+- `no_cooling_and_unwell`: the air conditioning gone in a heatwave with someone unwell or frail:
+  "our air con died in this heatwave and my dad's got heart problems"; not "the air con died
+  in the heatwave last year".
+- `someone_smokes` (a set-aside): a person's habit, "my husband smokes out in the garden", is
+  no fire; "the socket smokes" still is.
 - `fall_and_hurt`: someone hanging off an edge, or a fall with a blow to the head: "he's slipped
   and he's hanging off the edge", "he fell off the ladder and hit his head"; not "the gutter's
   hanging off" or "the picture fell off the wall and hit the floor".
@@ -17,10 +26,13 @@ as it reads a phrase's: past, what-if, someone else's):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 TRAPPED_RULE = "someone trapped"
 FUMES_RULE = "someone faint beside gas"
 FALL_RULE = "someone fallen and hurt"
+FUMES_INDOORS_RULE = "fumes or a gas smell getting in"
+COOLING_RULE = "someone unwell without cooling in a heatwave"
 
 PEOPLE = frozenset({
     "son", "sons", "daughter", "daughters", "kid", "kids", "child", "childs", "children",
@@ -108,3 +120,68 @@ def fall_and_hurt(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, i
                     and tokens[at + 2:at + 3] == ["head"]):
                 return index, at + 2
     return None
+
+
+FUMES = frozenset({"fumes", "fume", "exhaust"})
+GETTING = frozenset({"going", "coming", "getting", "pouring", "leaking", "seeping", "blowing",
+                     "filling"})
+INTO = frozenset({"into", "in", "through", "inside", "indoors"})
+FLUE_SIGNS = frozenset({"gas", "flue", "boiler", "boilers", "flues", "heater", "monoxide"})
+SMELLS = frozenset({"smell", "smells", "whiff", "stink", "stench", "odour", "odor"})
+WORSE = frozenset({"worse", "stronger"})
+SMELL_REACH = 4
+
+
+def fumes_indoors(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    """(first, last) of fumes getting in, or a smell getting worse, beside gas or a flue."""
+    if not FLUE_SIGNS.intersection(tokens):
+        return None
+    for index, word in enumerate(tokens):
+        if word in FUMES:
+            following = [at for at in range(index + 1, min(len(tokens), index + 4))
+                         if tokens[at] not in BE_WORDS]
+            if following[1:2] and tokens[following[0]] in GETTING and (
+                    tokens[following[1]] in INTO):
+                return index, following[1]
+        if word in SMELLS:
+            for at in range(index + 1, min(len(tokens), index + 1 + SMELL_REACH)):
+                if clauses[at] != clauses[index]:
+                    break
+                if tokens[at] in WORSE:
+                    return index, at
+    return None
+
+
+COOLING = (("air", "con"), ("aircon",), ("ac",), ("air", "conditioning"), ("air", "conditioner"))
+COOLING_GONE = frozenset({"died", "dead", "broken", "broke", "packed", "gone", "stopped",
+                          "failed", "bust", "conked"})
+HEAT_WAVE = frozenset({"heatwave", "heatwaves", "scorching", "sweltering", "roasting"})
+UNWELL = frozenset({"heart", "unwell", "poorly", "elderly", "frail", "baby", "newborn",
+                    "asthma", "ill", "sick"})
+
+
+def no_cooling_and_unwell(tokens: Sequence[str], clauses: Sequence[int],
+                          ) -> tuple[int, int] | None:
+    """(first, last) of the air conditioning gone, in a heatwave, with someone unwell."""
+    not_well = any(pair == ("not", "well") for pair in pairwise(tokens))
+    if not HEAT_WAVE.intersection(tokens) or not (UNWELL.intersection(tokens) or not_well):
+        return None
+    for index in range(len(tokens)):
+        for words in COOLING:
+            end = index + len(words)
+            if tuple(tokens[index:end]) == words and COOLING_GONE.intersection(
+                    tokens[end:end + 3]):
+                return index, end
+    return None
+
+
+SMOKERS = frozenset({"husband", "husbands", "wife", "wifes", "he", "she", "dad", "mum", "son",
+                     "daughter", "partner", "lodger", "tenant", "neighbour", "neighbor", "i",
+                     "brother", "sister", "they", "everyone", "staff"})
+
+
+def someone_smokes(tokens: Sequence[str], span: tuple[int, int]) -> bool:
+    """A "smokes" that is a person's habit: "my husband smokes out in the garden"."""
+    first, last = span
+    return (first == last and tokens[first] in {"smokes", "smoked"} and first > 0
+            and tokens[first - 1] in SMOKERS)
