@@ -5,7 +5,8 @@
   the engineer phone me", "could you have the chap who did my quote give me a ring back"; not
   the caller's own people ("I'll get my husband to ring you") nor a promise told of ("they said
   they'd get someone to call me").
-- someone wanted to ring: "he'd like someone to call him", "it'd be easier if someone just called
+- someone wanted to ring: "he'd like someone to call him", "I'd like someone at the office to
+  call my wife", "it'd be easier if someone just called
   me"; a call wanted from us: "I'd like a callback from the office", "I'm returning a call from
   someone called Paul"; not "I'm waiting on a call back from the insurer".
 - someone put on the line: "can you put him on", "just put someone on"; not "put him on the
@@ -97,6 +98,10 @@ def _someone_to_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int
                 tokens[max(0, index - WANTED_REACH):index]):
             continue
         at = index + 1
+        where = tokens[at:at + 3]
+        if len(where) == 3 and where[0] in {"at", "in", "from"} and where[1] == "the" and (
+                where[2] in OURS):
+            at += 3  # "someone at the office to call my wife"
         while at < len(tokens) and tokens[at] in {"just", "to"}:
             at += 1
         if (at + 1 < len(tokens) and clauses[at] == clauses[index] and tokens[at] in CALLED_VERBS

@@ -12,9 +12,10 @@ MAINTENANCE_WORDS = frozenset({"battery", "batteries", "chirp", "chirps", "chirp
                                "chirped", "chirpy", "expiry", "expired", "expires",
                                "expiration", "life", "date"})  # "out of date"
 # the trigger's words and the one after it ("smoke" + "alarm")
-DETECTOR_WORDS = frozenset({"alarm", "alarms", "detector", "detectors", "monitor", "monitors"})
-# hazards that also name a detector: "the smoke alarm" is no smoke
-DETECTOR_NAMES = frozenset({"smoke", "fire"})
+DETECTOR_WORDS = frozenset({"alarm", "alarms", "detector", "detectors", "monitor", "monitors",
+                            "sensor", "sensors"})
+# hazards that also name a detector: "the smoke alarm" is no smoke, "the flood sensor" no flood
+DETECTOR_NAMES = frozenset({"smoke", "fire", "flood"})
 # a detector to be put in or swapped is work to book ("install a co detector") ...
 FITTING_WORDS = frozenset({"install", "installed", "installing", "replace", "replaced",
                            "replacing", "add", "adding", "new", "old", "upgrade", "upgrading",
@@ -28,7 +29,8 @@ SOUNDING_WORDS = frozenset({"off", "going", "sounding", "blaring", "screaming", 
 
 
 def names_a_detector(tokens: Sequence[str], span: tuple[int, int]) -> bool:
-    """"Smoke" or "fire" in "the smoke alarm", "a fire detector": the device, not the hazard."""
+    """"Smoke", "fire" or "flood" in "the smoke alarm", "a fire detector", "the flood sensor":
+    the device, not the hazard."""
     first, last = span
     return (first == last and tokens[first] in DETECTOR_NAMES and last + 1 < len(tokens)
             and tokens[last + 1] in DETECTOR_WORDS)

@@ -1,9 +1,9 @@
 """A trigger inside the caller's own job, or a family member's: "I'm a claims handler for a car
 insurer", "I'm an emergency dispatcher so I'm used to calls like this", "my daughter works as a
 customer service agent", "I used to be a receptionist for a plumbing firm", "I'm a solicitor
-so I'm in court most days". The guard sets such a match aside (tools/escalation.py), for any
-category; another trigger in the turn still fires ("I'm a nurse and there's smoke in the
-hall").
+so I'm in court most days", "my daughter's fiance is a solicitor". The guard sets such a match
+aside (tools/escalation.py), for any category; another trigger in the turn still fires ("I'm a
+nurse and there's smoke in the hall").
 
 The job is what follows "I'm a", "works as a", "used to be a" up to the clause's end or a word
 that starts the next thing told ("so", "and", "but"); it must hold a word naming a job ("agent",
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 # what opens a job: "I'm a", "works as a", "used to be an"
 JOB_OPENERS = (("im",), ("i", "am"), ("works", "as"), ("work", "as"), ("worked", "as"),
-               ("working", "as"), ("used", "to", "be"))
+               ("working", "as"), ("used", "to", "be"), ("is",), ("hes",), ("shes",))
 ARTICLES = frozenset({"a", "an"})
 # what ends the job's words: the next thing told
 JOB_ENDS = frozenset({"so", "and", "but", "which", "who", "because", "myself", "if", "when"})
