@@ -152,7 +152,8 @@ def fumes_indoors(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, i
     return None
 
 
-COOLING = (("air", "con"), ("aircon",), ("ac",), ("air", "conditioning"), ("air", "conditioner"))
+COOLING = (("air", "con"), ("air", "cons"), ("aircon",), ("aircons",), ("ac",),
+           ("air", "conditioning"), ("air", "conditioner"))
 COOLING_GONE = frozenset({"died", "dead", "broken", "broke", "packed", "gone", "stopped",
                           "failed", "bust", "conked"})
 HEAT_WAVE = frozenset({"heatwave", "heatwaves", "scorching", "sweltering", "roasting"})
