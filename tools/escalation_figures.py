@@ -138,6 +138,8 @@ def figure_of_speech(tokens: Sequence[str], span: tuple[int, int]) -> bool:
         if word in FIRE_WORDS:
             if word in FIRE_VERB_FORMS or following[:1] == ["up"] or following[1:] == ["up"]:
                 return True
+            if word == "fires" and index and tokens[index - 1] in {"it", "boiler", "boilers"}:
+                return True  # "a click before it fires": the boiler lighting
             if following[:1] and following[0] in FIRE_COMPOUNDS:
                 return True
             if index and tokens[index - 1] in FIREPLACE_KINDS:

@@ -88,8 +88,12 @@ def rules_only() -> EscalationGuard:
     ("the fire station's two streets away", None),
     ("the boiling water tap is dripping", None),
     ("i'll read out the boiler's serial number", None),
+    ("the boiler clicks three times and then it fires", None),
+    ("the boiler fires and there's smoke coming out of the case", "urgent"),
     # human request, legal and pricing phrases and ignores
     ("i'm happy to wait on hold for a person", "human_request"),
+    ("somebody at work was talking about me, anyway, the sink", None),
+    ("no need for anyone to ring, just get me booked in for friday", None),
     ("what's an eicr cost for a letting agent", "pricing"),
     ("if it isn't fixed we'll see you at ncat", "legal"),
     ("the bank's investigating the charge", "legal"),
