@@ -19,7 +19,10 @@ damage cue yields to a legal cue in the same turn; a request for someone to come
 visit, not a human request; a person the caller only tells of ("the plumber we talked to") is
 none. Damage blamed on our people and "sued"/"suing" are legal cues of their own
 (tools/escalation_legal.py); part of the building coming down and a person who can't get up are
-urgent cues of their own (tools/escalation_harm.py). `check` is a pure function of the text.
+urgent cues of their own (tools/escalation_harm.py), as are a person trapped, faint beside gas
+or hurt in a fall (tools/escalation_danger.py); a call or a person asked for in word order ("get
+the scheduler to ring me") is a human request (tools/escalation_callbacks.py). `check` is a
+pure function of the text.
 
 When no phrase matched at all (and none was set aside by the words around it), a model learned
 from the playbook's `escalation_examples` may still fire, when sure (tools/escalation_model.py):
