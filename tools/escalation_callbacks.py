@@ -14,12 +14,15 @@
 - one of ours asked for by role: "can I reach the engineer directly", "I'd like to talk to the
   site manager for our job"; not "I'll speak to the engineer when he comes".
 - one asked for by a name the transcript did not capitalise: "is sharon in" opening the turn,
-  "I was told to ask for aisha" closing it; not "is it in" or "told to ask for a quote".
+  "I was told to ask for aisha" closing it; not "is it in", "is friday available" or "told to
+  ask for a quote".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from tools.escalation_figures import NOT_NAMES
 
 CALL_RULE = "asks for a call or a person"
 
@@ -150,12 +153,13 @@ def _reach_the_role(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int,
 
 
 def _lowercase_name(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
-    # "is sharon in" opening the turn, as its own clause
-    if (len(tokens) >= 3 and tokens[0] == "is" and tokens[1] not in NOT_A_NAME
+    # "is sharon in" opening the turn, as its own clause; not "is friday available"
+    if (len(tokens) >= 3 and tokens[0] == "is" and tokens[1] not in NOT_A_NAME | NOT_NAMES
             and tokens[2] in PRESENT_HERE and (len(tokens) == 3 or clauses[3] != clauses[0])):
         return 0, 2
     # "I was told to ask for aisha" closing the turn
-    if (len(tokens) >= 4 and tokens[-3:-1] == ["ask", "for"] and tokens[-1] not in NOT_A_NAME
+    if (len(tokens) >= 4 and tokens[-3:-1] == ["ask", "for"]
+            and tokens[-1] not in NOT_A_NAME | NOT_NAMES
             and TOLD.intersection(tokens[-7:-3])):
         return len(tokens) - 3, len(tokens) - 1
     return None

@@ -62,7 +62,9 @@ _category = rules_category
     ("I was told to ask for Colm when I rang", "human_request"),
     ("I need to talk to Dermot first, he's my husband", None),
     ("is Friday available for the visit", None),
-    ("is graham around", None),  # no capital, no name: the pronoun and phrase rules still hold
+    # no capital: since round sixteen a lone "is <word> around" opening the turn is still asked
+    # for (tools/escalation_callbacks.py), as lowercase transcripts write names
+    ("is graham around", "human_request"),
     ("we can put Tuesday on the calendar", None),
     # legal wording
     ("I'm within the cooling off period so I want out of the contract", "legal"),

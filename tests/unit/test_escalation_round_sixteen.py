@@ -40,6 +40,7 @@ def rules_only() -> EscalationGuard:
     ("could i speak to the engineer when he arrives", None),
     ("is gareth around, he did our boiler", "human_request"),
     ("is it in stock", None),
+    ("is friday available?", None),
     ("my neighbour said to ask for bronwyn", "human_request"),
     ("i was told to ask for a quote", "pricing"),
     # a person trapped or stuck
