@@ -3,6 +3,7 @@ money buckets."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from tools.caller_input import DIGIT_WORDS, NormalizationError, Normalized, guard_input
@@ -18,6 +19,8 @@ _TENS = {word: 10 * i for i, word in enumerate(
     ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), start=2
 )}
 _THOUSANDS = {"thousand": 1_000, "grand": 1_000, "k": 1_000, "million": 1_000_000}
+# no caller's budget is larger: a longer run of digits is noise (and 310 nines are infinite)
+MAX_AMOUNT = 1e12
 _UNKNOWN_BUDGET = re.compile(
     r"\b(?:not sure|unsure|no idea|don'?t know|dunno|unknown|no budget|not yet|depends)\b"
 )
@@ -82,7 +85,7 @@ def normalize_budget(text: str, spec: FieldSpec) -> Normalized:
     for name in spec.enum_values:
         if re.fullmatch(rf"\W*{re.escape(name)}\W*", lowered):
             return Normalized(name, name)
-    amounts = parse_amounts(cleaned)
+    amounts = [a for a in parse_amounts(cleaned) if math.isfinite(a) and a <= MAX_AMOUNT]
     if not amounts:
         if spec.unknown_bucket and _UNKNOWN_BUDGET.search(lowered):
             return Normalized(spec.unknown_bucket, "not sure yet")

@@ -141,6 +141,14 @@ def test_budget_without_an_amount_is_refused() -> None:
         normalize_budget("whatever it takes", PLAYBOOK.fields["budget"])
 
 
+@pytest.mark.parametrize("said", ["9" * 310, "9" * 20 + " dollars"])
+def test_a_budget_no_caller_has_is_asked_again(said: str) -> None:
+    # 310 nines parse as an infinite float, which no event payload may carry (found by the
+    # tool-call fuzzing); anything over a trillion is noise, not a budget
+    with pytest.raises(NormalizationError):
+        normalize_budget(said, PLAYBOOK.fields["budget"])
+
+
 @pytest.mark.parametrize(("said", "choice"), [
     ("sms", "sms"), ("Text message", "sms"), ("please text me", "sms"), ("E-MAIL!", "email"),
     ("emial", "email"), ("just call me", "phone"),
