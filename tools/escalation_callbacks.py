@@ -67,6 +67,8 @@ NOT_A_NAME = frozenset({"it", "that", "this", "there", "everything", "anything",
                         "she", "they", "water", "power", "gas", "you", "help", "advice", "them",
                         "details", "more", "one"})
 TOLD = frozenset({"told", "said", "asked"})
+# built once: the two checks below run on every caller turn
+NEVER_A_NAME = NOT_A_NAME | NOT_NAMES
 
 
 def asks_for_a_call(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
@@ -154,12 +156,12 @@ def _reach_the_role(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int,
 
 def _lowercase_name(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
     # "is sharon in" opening the turn, as its own clause; not "is friday available"
-    if (len(tokens) >= 3 and tokens[0] == "is" and tokens[1] not in NOT_A_NAME | NOT_NAMES
+    if (len(tokens) >= 3 and tokens[0] == "is" and tokens[1] not in NEVER_A_NAME
             and tokens[2] in PRESENT_HERE and (len(tokens) == 3 or clauses[3] != clauses[0])):
         return 0, 2
     # "I was told to ask for aisha" closing the turn
     if (len(tokens) >= 4 and tokens[-3:-1] == ["ask", "for"]
-            and tokens[-1] not in NOT_A_NAME | NOT_NAMES
+            and tokens[-1] not in NEVER_A_NAME
             and TOLD.intersection(tokens[-7:-3])):
         return len(tokens) - 3, len(tokens) - 1
     return None
