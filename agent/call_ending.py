@@ -34,6 +34,7 @@ class CallEnding:
     def __init__(self, runtime: CallRuntime) -> None:
         self._rt = runtime
         self._apologised = False
+        self._hung_up = False
         self._finishing: asyncio.Future[None] | None = None
 
     async def end_call(self, reason: EndReason) -> bool:
@@ -168,6 +169,7 @@ class CallEnding:
         self._rt.spawn(then_hang_up(), "intake-hangup")
 
     async def hang_up(self, reason: str) -> None:
+        self._hung_up = True
         self._rt.record(STATUS, {"status": "hung_up", "reason": reason})
         # the caller is let go first: storing the record takes ~0.4 s, and they should not
         # hold a silent line through it (the same path as a caller who hangs up on "goodbye")
@@ -180,6 +182,16 @@ class CallEnding:
         except Exception as exc:  # the call still ends; a room left up shows in the log
             logger.warning("room not deleted at hang-up", extra={"error": type(exc).__name__})
         self._rt.ctx.shutdown(reason=reason)
+
+    def caller_left(self, close_reason: str) -> None:
+        """The session closed without our hang-up: the record says who ended the call and what
+        the agent was doing then ("ending" is a caller hanging up on the goodbye)."""
+        rt = self._rt
+        if self._hung_up or rt.finished:
+            return
+        session = rt.session
+        rt.record(STATUS, {"status": "caller_left", "reason": close_reason,
+                           "agent_state": session.agent_state if session is not None else None})
 
     async def release_caller(self) -> None:
         """Remove the caller from the room: livekit-sip sends the phone a BYE, a WebRTC

@@ -143,6 +143,7 @@ class SessionEventMapper:
             # the AI left a transferred call (the transfer ends the job), or the replacement
             # agent has it: the room is not ours to delete
             return
+        self._ending.caller_left(str(getattr(ev.reason, "value", ev.reason)))
         self._rt.spawn(self._ending.delete_room_and_shut_down(str(ev.reason)), "intake-close")
 
     def refresh_checklist(self) -> None:

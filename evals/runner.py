@@ -24,7 +24,7 @@ from livekit import api
 from devstack.local_call import LocalStack, caller_lines
 from evals.caller_audio import EvalCaller, prepare_line_audio
 from evals.case import EvalCase
-from evals.scoring import CallMetrics, end_reason, score
+from evals.scoring import CallMetrics, end_reason, ending_notes, score
 from realtime_simulator import parse_scenario
 from simulated_caller import CallerReport
 
@@ -213,6 +213,7 @@ async def run_case(stack: LocalStack, case: EvalCase, lane: int = 0) -> CaseResu
         result.transcript = [{"role": t["role"], "text": t["text"]} for t in record["turns"]]
         result.outcome = record.get("outcome")
         result.end_reason = end_reason(record)
+        result.notes += ending_notes(record)
     result.seconds = time.monotonic() - started
     return result
 

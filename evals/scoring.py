@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from evals.case import AnyOf, Contains, Expectation, FieldExpectation
@@ -42,19 +43,54 @@ def _round(value: float | None) -> float | None:
 
 
 def end_reason(record: Mapping[str, Any]) -> str:
-    """Why the call ended, from its events: the agent's hang-up reason, `transfer` when the call
-    went to a person, else `caller_hangup`."""
+    """Why the call ended, from its events: the agent's hang-up reason; `transfer` when the call
+    went to a person; the reason the agent was ending the call for when the caller hung up on
+    its goodbye (as callers do; the worker's `calls_ended_total` counts it the same way); else
+    `caller_hangup`."""
     reason: str | None = None
+    ending: str | None = None
     for event in record.get("events", ()):
         payload = event.get("payload") or {}
         if event.get("kind") == "escalation" and payload.get("stage") == "transfer" \
                 and payload.get("transferred"):
             return "transfer"
-        if event.get("kind") == "status" and payload.get("status") == "hung_up":
+        if event.get("kind") != "status":
+            continue
+        if payload.get("status") == "hung_up":
             reason = str(payload.get("reason") or "")
+        elif payload.get("status") == "ending" and ending is None:
+            ending = str(payload.get("reason") or "")
+    reason = reason if reason is not None else ending
     if reason is None:
         return "caller_hangup"
     return _END_REASON_NAMES.get(reason, reason)
+
+
+def ending_notes(record: Mapping[str, Any]) -> list[str]:
+    """Said when the caller, not the agent, ended a call the agent was ending: how long after
+    the agent began ending it, and what the agent was doing then. A long wait means the agent's
+    hang-up came late (or never)."""
+    began: datetime | None = None
+    for event in record.get("events", ()):
+        payload = event.get("payload") or {}
+        status = payload.get("status") if event.get("kind") == "status" else None
+        if status == "hung_up":
+            return []
+        if status == "ending" and began is None:
+            began = _parse_time(event.get("at"))
+        elif status == "caller_left" and began is not None:
+            left = _parse_time(event.get("at"))
+            after = f" {(left - began).total_seconds():.1f} s" if left is not None else ""
+            return [f"the caller hung up{after} after the agent began ending the call, before "
+                    f"the agent's own hang-up (agent {payload.get('agent_state')})"]
+    return []
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
 
 
 def agent_lines(record: Mapping[str, Any]) -> list[str]:

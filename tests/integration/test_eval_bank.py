@@ -51,5 +51,8 @@ async def test_the_bank_shows_no_regression_against_the_baseline() -> None:
         print(f"passing now, failing in the baseline (refresh it): {', '.join(newly_passing)}")
     regressed = regressions(results, baseline)
     unknown = sorted(r.name for r in results if r.name not in baseline.passed and not r.passed)
-    failed_reasons = {r.name: r.reasons for r in results if r.name in regressed + unknown}
+    # everything the report holds on a failure, since CI keeps only what this prints
+    failed_reasons = {r.name: {"reasons": r.reasons, "notes": r.notes,
+                               "transcript": r.transcript}
+                      for r in results if r.name in regressed + unknown}
     assert not regressed and not unknown, json.dumps(failed_reasons, indent=2)

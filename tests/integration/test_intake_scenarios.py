@@ -71,6 +71,10 @@ async def test_read_back_then_correction_keeps_the_corrected_number(
     changes = [c for c in _events(record, "slot_changed") if c["field"] == "phone"]
     values = [(c["value"], c["confirmed"]) for c in changes]
     assert ("+15125550199", False) in values and values[-1] == ("+15125550142", True)
+    # the caller hung up, not the agent: the record says so
+    left = [(e["status"], e["reason"]) for e in _events(record, "status")
+            if e["status"] in ("caller_left", "hung_up")]
+    assert left == [("caller_left", "participant_disconnected")]
 
 
 async def test_a_pricing_question_escalates_by_rule(call_stack: LocalStack) -> None:
@@ -98,6 +102,7 @@ async def test_a_complete_intake_ends_the_call_from_the_agent_side(
     assert outcome["fields"]["deadline"] and outcome["fields"]["phone"] == "+15125550142"
     statuses = _events(record, "status")
     assert {"status": "hung_up", "reason": "intake_complete"} in statuses
+    assert not [e for e in statuses if e["status"] == "caller_left"]
     assert record["call"]["caller_number"] == "+15125550142"
 
 

@@ -10,7 +10,7 @@ import pytest
 from evals.case import Expectation, parse_case
 from evals.results import Baseline, BaselineError, all_good, regressions, run_json
 from evals.runner import CaseResult
-from evals.scoring import CallMetrics, end_reason, score
+from evals.scoring import CallMetrics, end_reason, ending_notes, score
 
 pytestmark = pytest.mark.unit
 
@@ -90,9 +90,38 @@ def test_no_stored_outcome_fails() -> None:
       {"kind": "status", "payload": {"status": "hung_up", "reason": "transfer"}}], "transfer"),
     ([{"kind": "escalation", "payload": {"stage": "transfer", "transferred": False}}],
      "caller_hangup"),
+    # the caller hung up on the goodbye: the agent's reason for ending stands
+    ([{"kind": "status", "payload": {"status": "ending", "reason": "wrong_number"}},
+      {"kind": "status", "payload": {"status": "caller_left",
+                                     "reason": "participant_disconnected"}}], "wrong_number"),
+    ([{"kind": "status", "payload": {"status": "ending", "reason": "intake_complete"}},
+      {"kind": "status", "payload": {"status": "hung_up", "reason": "intake_complete"}}],
+     "intake_complete"),
 ])
 def test_end_reason_from_events(events: list[dict[str, Any]], reason: str) -> None:
     assert end_reason({"events": events}) == reason
+
+
+def test_a_caller_hanging_up_on_the_ending_agent_is_noted_with_the_wait() -> None:
+    record = {"events": [
+        {"kind": "status", "payload": {"status": "ending", "reason": "wrong_number"},
+         "at": "2026-12-07T19:15:20.100000+00:00"},
+        {"kind": "status", "payload": {"status": "caller_left", "agent_state": "thinking"},
+         "at": "2026-12-07T19:15:26.350000+00:00"}]}
+    assert ending_notes(record) == [
+        "the caller hung up 6.2 s after the agent began ending the call, before the agent's "
+        "own hang-up (agent thinking)"]
+
+
+def test_no_ending_note_when_the_agent_hung_up_or_was_not_ending() -> None:
+    hung_up = {"events": [
+        {"kind": "status", "payload": {"status": "ending"}, "at": "2026-12-07T19:15:20+00:00"},
+        {"kind": "status", "payload": {"status": "hung_up"}, "at": "2026-12-07T19:15:22+00:00"},
+        {"kind": "status", "payload": {"status": "caller_left"},
+         "at": "2026-12-07T19:15:23+00:00"}]}
+    not_ending = {"events": [{"kind": "status", "payload": {"status": "caller_left"},
+                              "at": "2026-12-07T19:15:23+00:00"}]}
+    assert ending_notes(hung_up) == [] and ending_notes(not_ending) == []
 
 
 def _result(name: str, passed: bool) -> CaseResult:
