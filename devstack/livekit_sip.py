@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 
 from devstack.paths import TOOLS_BIN
 from devstack.processes import ManagedProcess, free_port, wait_for_port
-from devstack.services import DEV_API_KEY, DEV_API_SECRET, ToolMissingError
+from devstack.services import DEV_API_KEY, DEV_API_SECRET, ToolMissingError, remove_temporary
 
 
 def tools_bin() -> Path:
@@ -79,6 +79,7 @@ class LiveKitSip:
     log_path: Path | None = None
     workdir: Path | None = None
     _process: ManagedProcess | None = None
+    _temporary_dir: Path | None = None
 
     @property
     def sip_uri(self) -> str:
@@ -118,7 +119,9 @@ class LiveKitSip:
             # livekit-sip v1.8.0 keeps one RTP port per finished call (seen after transferred
             # calls): a test session's few dozen SIP calls need room to spare
             self.rtp_ports = free_udp_range(RTP_PORTS, self.host)
-        self.workdir = self.workdir or Path(tempfile.mkdtemp(prefix="intake-livekit-sip-"))
+        if self.workdir is None:
+            self._temporary_dir = Path(tempfile.mkdtemp(prefix="intake-livekit-sip-"))
+            self.workdir = self._temporary_dir
         yaml = YAML()
         with self.config_path.open("w") as fh:
             yaml.dump(self.render_config(), fh)
@@ -136,6 +139,8 @@ class LiveKitSip:
     def stop(self) -> None:
         if self._process is not None:
             self._process.stop()
+        # its config holds the API secret
+        remove_temporary(self._temporary_dir)
 
     def running(self) -> bool:
         return self._process is not None and self._process.running()

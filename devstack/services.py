@@ -46,6 +46,7 @@ class RedisServer:
     port: int = field(default_factory=free_port)
     data_dir: Path | None = None
     _process: ManagedProcess | None = None
+    _temporary_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -53,7 +54,10 @@ class RedisServer:
 
     def start(self, *, detached_log: Path | None = None) -> None:
         binary = _require(shutil.which("redis-server"), "redis-server")
-        data_dir = self.data_dir or Path(tempfile.mkdtemp(prefix="intake-redis-"))
+        if self.data_dir is None:
+            self._temporary_dir = Path(tempfile.mkdtemp(prefix="intake-redis-"))
+        data_dir = self.data_dir or self._temporary_dir
+        assert data_dir is not None
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
         self._process = ManagedProcess(
@@ -68,9 +72,22 @@ class RedisServer:
     def stop(self) -> None:
         if self._process is not None:
             self._process.stop()
+        remove_temporary(self._temporary_dir)
 
     def running(self) -> bool:
         return self._process is not None and self._process.running()
+
+
+def remove_temporary(*paths: Path | None) -> None:
+    """A stopped server's temporary folder goes with it: its data is test calls' records and
+    its config holds the API secret, and nothing reads either after the stop."""
+    for path in paths:
+        if path is None:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -83,6 +100,7 @@ class PostgresServer:
     password: str = "intake"
     database: str = "intake"
     _process: ManagedProcess | None = None
+    _temporary_dir: Path | None = None
 
     @property
     def dsn(self) -> str:
@@ -108,7 +126,10 @@ class PostgresServer:
     def start(self) -> None:
         initdb = _postgres_bin("initdb")
         postgres = _postgres_bin("postgres")
-        data_dir = self.data_dir or Path(tempfile.mkdtemp(prefix="intake-pg-"))
+        if self.data_dir is None:
+            self._temporary_dir = Path(tempfile.mkdtemp(prefix="intake-pg-"))
+        data_dir = self.data_dir or self._temporary_dir
+        assert data_dir is not None
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
@@ -178,6 +199,9 @@ class PostgresServer:
     def stop(self) -> None:
         if self._process is not None:
             self._process.stop()
+        if self._temporary_dir is not None:
+            remove_temporary(self._temporary_dir,
+                             self._temporary_dir.parent / f"{self._temporary_dir.name}.log")
 
     def running(self) -> bool:
         return self._process is not None and self._process.running()
@@ -201,6 +225,7 @@ class LiveKitServer:
     api_key: str = DEV_API_KEY
     api_secret: str = DEV_API_SECRET
     _process: ManagedProcess | None = None
+    _workdir: Path | None = None
 
     pick_free_ports: bool = False
 
@@ -252,7 +277,8 @@ class LiveKitServer:
         if port_open(self.port):
             raise RuntimeError(f"port {self.port} is already in use; is another livekit-server "
                                "running?")
-        workdir = Path(tempfile.mkdtemp(prefix="intake-livekit-"))
+        remove_temporary(self._workdir)  # a failed attempt's
+        workdir = self._workdir = Path(tempfile.mkdtemp(prefix="intake-livekit-"))
         config_file = workdir / "livekit.yaml"
         yaml = YAML()
         with config_file.open("w") as fh:
@@ -268,6 +294,8 @@ class LiveKitServer:
     def stop(self) -> None:
         if self._process is not None:
             self._process.stop()
+        remove_temporary(self._workdir)
+        self._workdir = None
 
     def tail(self) -> str:
         return self._process.tail() if self._process else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -94,6 +95,7 @@ class EvalStack:
         self.log_dir = log_dir
         self.worker_env = dict(worker_env or {})
         self.lanes: list[LocalStack] = []
+        self._own_recording_dir: Path | None = None
 
     async def start(self) -> None:
         if (self.worker_env.get("INTAKE_RECORDING_STORE")
@@ -101,7 +103,8 @@ class EvalStack:
                 and "INTAKE_RECORDING_DIR" not in self.worker_env:
             # replayed calls are test calls: their audio stays with this run, not the
             # operator's recording folder
-            self.worker_env["INTAKE_RECORDING_DIR"] = tempfile.mkdtemp(prefix="eval-recordings-")
+            self._own_recording_dir = Path(tempfile.mkdtemp(prefix="eval-recordings-"))
+            self.worker_env["INTAKE_RECORDING_DIR"] = str(self._own_recording_dir)
         placeholder = parse_scenario(_PLACEHOLDER)
         base = LocalStack(scenario=placeholder, playbook=self.playbook,
                           use_simulator=self.use_simulator, log_dir=self.log_dir,
@@ -122,6 +125,10 @@ class EvalStack:
         for lane in reversed(self.lanes):
             await lane.stop()
         self.lanes.clear()
+        if self._own_recording_dir is not None:
+            # the calls' audio is not kept past the run (nothing reads it after scoring)
+            shutil.rmtree(self._own_recording_dir, ignore_errors=True)
+            self._own_recording_dir = None
 
     async def __aenter__(self) -> EvalStack:
         try:

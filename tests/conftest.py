@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -145,6 +146,7 @@ async def call_stack(postgres_server: PostgresServer) -> AsyncIterator[LocalStac
         yield stack
     finally:
         await stack.stop()
+        shutil.rmtree(recordings, ignore_errors=True)
 
 
 # ---- a real SIP call through our worker: LocalStack + livekit-sip + provisioned trunks --------

@@ -9,6 +9,7 @@ The HTML report and the JSON of this run go to $INTAKE_LOG_DIR/eval-bank/ (or /t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -39,6 +40,8 @@ async def test_the_bank_shows_no_regression_against_the_baseline() -> None:
     started = time.monotonic()
     async with EvalStack(lanes=LANES, playbook=None, use_simulator=True) as stack:
         results = await run_bank(stack, bank.cases)
+    # the replayed calls' audio went to a folder of the run's own, removed with the stack
+    assert not await asyncio.to_thread(os.path.exists, stack.worker_env["INTAKE_RECORDING_DIR"])
     summary = run_json(results, bank.errors, baseline, wall_seconds=time.monotonic() - started,
                        lanes=LANES, model="Realtime simulator")
     out = Path(os.environ.get("INTAKE_LOG_DIR", "/tmp")) / "eval-bank"
