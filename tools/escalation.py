@@ -20,7 +20,8 @@ visit, not a human request; a person the caller only tells of ("the plumber we t
 none. Damage blamed on our people and "sued"/"suing" are legal cues of their own
 (tools/escalation_legal.py); part of the building coming down and a person who can't get up are
 urgent cues of their own (tools/escalation_harm.py), as are a person trapped, faint beside gas
-or hurt in a fall (tools/escalation_danger.py); a call or a person asked for in word order ("get
+or hurt in a fall (tools/escalation_danger.py) and a child or frail person locked in
+(tools/escalation_locked_in.py); a call or a person asked for in word order ("get
 the scheduler to ring me") is a human request (tools/escalation_callbacks.py). `check` is a
 pure function of the text.
 
@@ -89,6 +90,7 @@ from tools.escalation_legal import (
     lawsuit_word,
     lawyer_told_of,
 )
+from tools.escalation_locked_in import LOCKED_IN_RULE, someone_locked_in
 from tools.escalation_model import SentenceModel, model_for
 from tools.escalation_money import device_charging, how_much_to_do, price_of_the_repair
 from tools.escalation_names import part_of_a_name
@@ -131,7 +133,7 @@ _WORD_ORDER_CUES: dict[str, tuple[tuple[str, WordOrderCue], ...]] = {
                (COLD_RULE, lambda tokens, _clauses: cold_and_vulnerable(tokens)),
                (TRAPPED_RULE, someone_trapped), (FUMES_RULE, fumes_and_faint),
                (FALL_RULE, fall_and_hurt), (FUMES_INDOORS_RULE, fumes_indoors),
-               (COOLING_RULE, no_cooling_and_unwell)),
+               (COOLING_RULE, no_cooling_and_unwell), (LOCKED_IN_RULE, someone_locked_in)),
     "legal": ((BLAME_RULE, damage_blamed_on_us), (EXPENSE_RULE, at_your_expense)),
 }
 
