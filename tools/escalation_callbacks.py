@@ -9,8 +9,9 @@
   call my wife", "it'd be easier if someone just called
   me"; a call wanted from us: "I'd like a callback from the office", "I'm returning a call from
   someone called Paul"; not "I'm waiting on a call back from the insurer".
-- someone put on the line: "can you put him on", "just put someone on"; not "put him on the
-  list".
+- someone put on the line: "can you put him on", "just put someone on", "can you put marie on";
+  not "put him on the list", "can you put it on" nor "put covers on".
+- a turn that is only the ask: "person", "transfer please", "a human"; not "the person".
 - one of ours asked for by role: "can I reach the engineer directly", "I'd like to talk to the
   site manager for our job"; not "I'll speak to the engineer when he comes".
 - one asked for by a name the transcript did not capitalise: "is sharon in" opening the turn,
@@ -50,6 +51,15 @@ CALLED_VERBS = frozenset({"call", "ring", "phone", "called", "rang", "phoned"})
 # "a callback from", "a call back from", "a call from"
 CALLBACKS = frozenset({"callback", "call"})
 PUT_ON = frozenset({"him", "her", "someone", "somebody", "them"})
+# "can you put marie on": a name asked for closes the turn
+CAN_YOU = frozenset({"can", "could", "will", "would"})
+# "can ryan call me": a name then a call
+CAN = frozenset({"can", "could"})
+# a turn that is only the ask: "person", "transfer please"
+ALONE_ASKS = frozenset({"person", "transfer", "human", "humans"})
+ALONE_FILLER = frozenset({"a", "please", "just", "me", "now", "real"})
+# "can we call back later": the caller's side, not a name
+CALLERS_SIDE = frozenset({"we", "i", "they", "u", "ya", "yous"})
 AFTER_PUT_ON = frozenset({"please", "then", "now", "mate", "would", "could", "quick",
                           "quickly", "for", "love"})
 # "can I reach the engineer", "I'd like to talk to the site manager"
@@ -74,7 +84,7 @@ NEVER_A_NAME = NOT_A_NAME | NOT_NAMES
 def asks_for_a_call(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
     """(first, last) of a request for one of our people to ring or come on the line, or None."""
     for cue in (_have_them_ring, _someone_to_ring, _callback_from, _put_on, _reach_the_role,
-                _lowercase_name):
+                _lowercase_name, _name_to_ring, _only_the_ask):
         span = cue(tokens, clauses)
         if span is not None:
             return span
@@ -99,7 +109,8 @@ def _have_them_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int,
 
 def _someone_to_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
     for index, word in enumerate(tokens):
-        if word not in SOMEONE or not WANTED.intersection(
+        ours = word in OURS and index > 0 and tokens[index - 1] in {"the", "your"}
+        if (word not in SOMEONE and not ours) or not WANTED.intersection(
                 tokens[max(0, index - WANTED_REACH):index]):
             continue
         at = index + 1
@@ -110,7 +121,7 @@ def _someone_to_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int
         while at < len(tokens) and tokens[at] in {"just", "to"}:
             at += 1
         if (at + 1 < len(tokens) and clauses[at] == clauses[index] and tokens[at] in CALLED_VERBS
-                and tokens[at + 1] in CALLED):
+                and tokens[at + 1] in CALLED and not LATER.intersection(tokens[at + 2:at + 3])):
             return index, at + 1
     return None
 
@@ -128,7 +139,13 @@ def _callback_from(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, 
 
 def _put_on(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
     for index, word in enumerate(tokens[:-2]):
-        if word != "put" or tokens[index + 1] not in PUT_ON or tokens[index + 2] != "on":
+        if word != "put" or tokens[index + 2] != "on":
+            continue
+        # a plural is a thing put on: "can you put covers on", "put gloves on"
+        named = (tokens[index + 1] not in NEVER_A_NAME and not tokens[index + 1].endswith("s")
+                 and index >= 2
+                 and tokens[index - 2] in CAN_YOU and tokens[index - 1] == "you")
+        if tokens[index + 1] not in PUT_ON and not named:
             continue
         after = index + 3
         if (after == len(tokens) or clauses[after] != clauses[index]
@@ -164,4 +181,23 @@ def _lowercase_name(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int,
             and tokens[-1] not in NEVER_A_NAME
             and TOLD.intersection(tokens[-7:-3])):
         return len(tokens) - 3, len(tokens) - 1
+    return None
+
+
+def _name_to_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    # "can ryan call me", "could jo ring me back" opening the turn
+    if (len(tokens) >= 4 and tokens[0] in CAN and tokens[1] not in NEVER_A_NAME
+            and tokens[1] not in CALLERS_SIDE
+            and tokens[2] in CALL_VERBS and tokens[3] in CALLED and clauses[3] == clauses[0]
+            and not LATER.intersection(tokens[4:5])):
+        return 0, 3
+    return None
+
+
+def _only_the_ask(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    # "person", "transfer please": the whole turn is the ask
+    del clauses
+    if len(tokens) <= 3 and ALONE_ASKS.intersection(tokens) and all(
+            word in ALONE_ASKS or word in ALONE_FILLER for word in tokens):
+        return 0, len(tokens) - 1
     return None
