@@ -77,6 +77,8 @@ NOT_A_NAME = frozenset({"it", "that", "this", "there", "everything", "anything",
                         "she", "they", "water", "power", "gas", "you", "help", "advice", "them",
                         "details", "more", "one"})
 TOLD = frozenset({"told", "said", "asked"})
+# "I'd like the engineer to call me when he's on his way": a heads-up, not someone asked for
+CALL_LATER = frozenset({"when", "once", "after", "before", "while"})
 # built once: the two checks below run on every caller turn
 NEVER_A_NAME = NOT_A_NAME | NOT_NAMES
 
@@ -121,7 +123,8 @@ def _someone_to_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int
         while at < len(tokens) and tokens[at] in {"just", "to"}:
             at += 1
         if (at + 1 < len(tokens) and clauses[at] == clauses[index] and tokens[at] in CALLED_VERBS
-                and tokens[at + 1] in CALLED and not LATER.intersection(tokens[at + 2:at + 3])):
+                and tokens[at + 1] in CALLED
+                and not CALL_LATER.intersection(tokens[at + 2:at + 3])):
             return index, at + 1
     return None
 
@@ -189,7 +192,7 @@ def _name_to_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, i
     if (len(tokens) >= 4 and tokens[0] in CAN and tokens[1] not in NEVER_A_NAME
             and tokens[1] not in CALLERS_SIDE
             and tokens[2] in CALL_VERBS and tokens[3] in CALLED and clauses[3] == clauses[0]
-            and not LATER.intersection(tokens[4:5])):
+            and not CALL_LATER.intersection(tokens[4:5])):
         return 0, 3
     return None
 
