@@ -53,7 +53,8 @@ def rules_only() -> EscalationGuard:
     # urgent ignores
     ("can you fit a fire door on the garage", None),
     ("my brother works for fire and rescue, he recommended you", None),
-    ("the gutters are overflowing after every downpour", None),
+    ("the gutters are overflowing at the front after every downpour", None),
+    ("the gutter's overflowing into the back bedroom", "urgent"),
     ("it's a non smoking flat, just so you know", None),
     ("the sparks from the grinder scorched the lawn, no harm done", None),
     ("we're fine for heat, it's the shower that's weak", None),
