@@ -43,8 +43,8 @@ guard_sentences_everyday_blind14.txt was written the same way at the start of th
 round; it is never tuned on and `--show-misses` never lists it: its figures are the ones to
 believe. All nineteen are reported, with the targets. Every tuned split is also one of the learned
 model's example files (blind2 to blind5 since the ninth round, blind6 since the tenth, blind11
-since the end of the fifteenth, blind12 since the end of the sixteenth); the untouched split
-never is.
+since the end of the fifteenth, blind12 since the end of the sixteenth, blind13 since the end
+of the seventeenth); the untouched split never is.
 """
 
 from __future__ import annotations

@@ -174,3 +174,4 @@ def test_the_fourteenth_blind_set_meets_the_issues_counts_and_is_never_listed(
     examples = [Path(p).name for p in example_playbook().escalation_examples]
     assert BLIND14_FILE.name not in examples and BLIND11_FILE.name in examples
     assert BLIND12_FILE.name in examples  # since the end of round sixteen
+    assert BLIND13_FILE.name in examples  # since the end of round seventeen
