@@ -122,6 +122,7 @@ class LiveKitSip:
         if self.workdir is None:
             self._temporary_dir = Path(tempfile.mkdtemp(prefix="intake-livekit-sip-"))
             self.workdir = self._temporary_dir
+        self.workdir.mkdir(parents=True, exist_ok=True)  # started again after a stop
         yaml = YAML()
         with self.config_path.open("w") as fh:
             yaml.dump(self.render_config(), fh)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -128,6 +129,8 @@ class PostgresServer:
         postgres = _postgres_bin("postgres")
         if self.data_dir is None:
             self._temporary_dir = Path(tempfile.mkdtemp(prefix="intake-pg-"))
+            # not at stop: a stopped cluster is started again with its data (outage tests)
+            atexit.register(self._discard)
         data_dir = self.data_dir or self._temporary_dir
         assert data_dir is not None
         self.data_dir = data_dir
@@ -199,9 +202,16 @@ class PostgresServer:
     def stop(self) -> None:
         if self._process is not None:
             self._process.stop()
-        if self._temporary_dir is not None:
-            remove_temporary(self._temporary_dir,
-                             self._temporary_dir.parent / f"{self._temporary_dir.name}.log")
+
+    def _discard(self) -> None:
+        """At exit: the temporary cluster and its log go (stopped first if still running)."""
+        if self._temporary_dir is None:
+            return
+        if self.running():
+            self.stop()
+        remove_temporary(self._temporary_dir,
+                         self._temporary_dir.parent / f"{self._temporary_dir.name}.log")
+        self._temporary_dir = None
 
     def running(self) -> bool:
         return self._process is not None and self._process.running()
