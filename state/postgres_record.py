@@ -222,8 +222,13 @@ class PostgresRecordStore:
         return [TurnRow(int(r["seq"]), r["role"], r["text"], r["at"]) for r in rows]
 
     async def get_call(self, call_id: str) -> dict[str, Any] | None:
-        """The whole record: call, turns, events, outcome and revisions, JSON-ready."""
-        async with self.pool.acquire() as conn:
+        """The whole record: call, turns, events, outcome and revisions, JSON-ready.
+
+        One snapshot for all six reads: the recorder's last batch (the hang-up, the outcome)
+        commits at once, and a read between two of these queries saw the outcome without the
+        events stored with it (an eval scored a call the agent ended as the caller's hang-up)."""
+        async with self.pool.acquire() as conn, conn.transaction(
+                isolation="repeatable_read", readonly=True):
             call = await conn.fetchrow(GET_CALL, call_id)
             if call is None:
                 return None

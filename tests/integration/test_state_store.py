@@ -381,3 +381,42 @@ async def test_a_call_restored_after_redis_lost_it_is_never_listed_without_its_l
     assert await find_orphaned_calls(live) == []
     assert not await claim_orphaned_call(live, info.call_id, "worker-b")
     await recorder.aclose()
+
+
+async def test_a_record_is_read_as_one_snapshot(live: RedisLiveState, store: PostgresRecordStore,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hang-up's events and the outcome land in one commit; a read that straddles that
+    commit must see both or neither (the eval once scored a call from its outcome without the
+    hang-up event stored with it)."""
+    from state.record_sql import GET_OUTCOME
+
+    recorder = RedisCallRecorder(live, settings=QUIET)
+    info = new_call()
+    await recorder.open(info)
+    await recorder.record(TURN, {"role": "caller", "text": "My sink is leaking."})
+    await RecordWriter(live, store).drain_all()
+    await recorder.record("status", {"status": "hung_up", "reason": "idle"})
+    await recorder.finish({"fields": {}, "missing_fields": ["problem"],
+                           "escalation_reason": None, "recommended_next_action": "human_review"})
+    await recorder.aclose()
+
+    original = asyncpg.connection.Connection.fetchrow
+    landed = False
+
+    async def commit_the_last_batch_first(self: Any, query: str, *args: Any,
+                                          **kwargs: Any) -> Any:
+        nonlocal landed
+        if query == GET_OUTCOME and not landed:
+            landed = True  # between the events' read and the outcome's
+            await RecordWriter(live, store).drain_all()
+        return await original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "fetchrow", commit_the_last_batch_first)
+    record = await store.get_call(info.call_id)
+    monkeypatch.undo()
+    assert landed and record is not None
+    hung_up = any(e["payload"].get("status") == "hung_up" for e in record["events"])
+    assert (record["outcome"] is not None) == hung_up
+    after = await store.get_call(info.call_id)
+    assert after is not None and after["outcome"] is not None
+    assert any(e["payload"].get("status") == "hung_up" for e in after["events"])
