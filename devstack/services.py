@@ -56,11 +56,9 @@ class RedisServer:
     def start(self, *, detached_log: Path | None = None) -> None:
         binary = _require(shutil.which("redis-server"), "redis-server")
         if self.data_dir is None:
-            self._temporary_dir = Path(tempfile.mkdtemp(prefix="intake-redis-"))
-        data_dir = self.data_dir or self._temporary_dir
-        assert data_dir is not None
+            self.data_dir = self._temporary_dir = Path(tempfile.mkdtemp(prefix="intake-redis-"))
+        data_dir = self.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir = data_dir
         self._process = ManagedProcess(
             "redis-server",
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(data_dir),
@@ -128,12 +126,10 @@ class PostgresServer:
         initdb = _postgres_bin("initdb")
         postgres = _postgres_bin("postgres")
         if self.data_dir is None:
-            self._temporary_dir = Path(tempfile.mkdtemp(prefix="intake-pg-"))
+            self.data_dir = self._temporary_dir = Path(tempfile.mkdtemp(prefix="intake-pg-"))
             # not at stop: a stopped cluster is started again with its data (outage tests)
             atexit.register(self._discard)
-        data_dir = self.data_dir or self._temporary_dir
-        assert data_dir is not None
-        self.data_dir = data_dir
+        data_dir = self.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             # the postgres user must be able to reach the data directory

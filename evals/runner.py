@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import tempfile
 import time
 import uuid
@@ -23,6 +22,7 @@ from typing import Any
 from livekit import api
 
 from devstack.local_call import LocalStack, caller_lines
+from devstack.services import remove_temporary
 from evals.caller_audio import EvalCaller, prepare_line_audio
 from evals.case import EvalCase
 from evals.scoring import CallMetrics, end_reason, ending_notes, score
@@ -127,7 +127,7 @@ class EvalStack:
         self.lanes.clear()
         if self._own_recording_dir is not None:
             # the calls' audio is not kept past the run (nothing reads it after scoring)
-            shutil.rmtree(self._own_recording_dir, ignore_errors=True)
+            remove_temporary(self._own_recording_dir)
             self._own_recording_dir = None
 
     async def __aenter__(self) -> EvalStack:

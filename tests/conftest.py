@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,7 +15,7 @@ import pytest_asyncio
 from pydantic import SecretStr
 
 from devstack.livekit_sip import LiveKitSip
-from devstack.services import LiveKitServer, PostgresServer, RedisServer
+from devstack.services import LiveKitServer, PostgresServer, RedisServer, remove_temporary
 from sip.config import SipSettings
 from tests.integration.sip_stack import (
     SIP_AGENT_CALLED,
@@ -146,7 +145,7 @@ async def call_stack(postgres_server: PostgresServer) -> AsyncIterator[LocalStac
         yield stack
     finally:
         await stack.stop()
-        shutil.rmtree(recordings, ignore_errors=True)
+        remove_temporary(Path(recordings))
 
 
 # ---- a real SIP call through our worker: LocalStack + livekit-sip + provisioned trunks --------
