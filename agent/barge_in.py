@@ -1,7 +1,9 @@
 """Barge-in: pause first, decide after.
 
 The caller's speech onset over the agent (local Silero VAD) pauses agent playout at once, before
-the model is involved. Then the sound is judged: longer than `BACKCHANNEL_MAX_S` it is an
+the model is involved; an earlier cue (`agent.speech_onset`, a rise in energy Silero has not yet
+called speech: a fricative "s") pauses it too, and playout resumes unless Silero confirms speech
+within `ONSET_CONFIRM_S`. Then the sound is judged: longer than `BACKCHANNEL_MAX_S` it is an
 interruption (the paused speech is interrupted, so the plugin cancels the response and truncates
 the model's item at the playout position); shorter, its transcript decides: a backchannel
 ("mm-hm", "okay") or no transcript at all (a cough, a door) resumes playout where it paused, and
@@ -33,7 +35,14 @@ DEFAULT_BACKCHANNELS: tuple[str, ...] = (
     "right", "sure", "got it", "i see", "alright", "all right", "uh", "um", "oh",
 )
 
-Decision = Literal["interrupted", "resumed"]
+# the early cue's pause lasts at most this long without Silero hearing speech (it hears "Stop."
+# about 140 ms after the cue)
+ONSET_CONFIRM_S = 0.3
+# this many unconfirmed cues in a row (a noisy line, a TV) turn the cue off for a while
+UNCONFIRMED_CUES_BEFORE_MUTE = 2
+CUE_MUTE_S = 20.0
+
+Decision = Literal["interrupted", "resumed", "unconfirmed"]
 
 
 class Interruptible(Protocol):
@@ -81,7 +90,8 @@ class BargeInController:
                  on_decision: Callable[[Decision], None] | None = None,
                  backchannel_max_s: float = BACKCHANNEL_MAX_S,
                  vad_silence_s: float = 0.0,
-                 transcript_wait_s: float = TRANSCRIPT_WAIT_S) -> None:
+                 transcript_wait_s: float = TRANSCRIPT_WAIT_S,
+                 onset_confirm_s: float = ONSET_CONFIRM_S) -> None:
         self._playout = playout
         self._backchannels = tuple(backchannels)
         self._on_decision = on_decision
@@ -89,7 +99,11 @@ class BargeInController:
         # the VAD reports the end of speech this long after it happened
         self._vad_silence_s = vad_silence_s
         self._transcript_wait_s = transcript_wait_s
+        self._onset_confirm_s = onset_confirm_s
         self._paused: Interruptible | None = None
+        self._confirmed = False  # Silero heard the speech that paused us (not only the cue)
+        self._unconfirmed_cues = 0
+        self._cue_muted_until = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._started_at = 0.0
         self._caller_speaking = False
@@ -101,11 +115,30 @@ class BargeInController:
     def deciding(self) -> bool:
         return self._paused is not None
 
+    def caller_onset(self, speech: Interruptible | None) -> None:
+        """The early cue: maybe speech, before Silero can tell. Pause, and wait for Silero."""
+        if self._paused is not None or speech is None:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._cue_muted_until:
+            return
+        playout = self._playout()
+        if playout is None:
+            return
+        playout.pause()
+        self._paused = speech
+        self._confirmed = False
+        self._started_at = loop.time()
+        self._arm(self._onset_confirm_s, self._unconfirmed)
+
     def caller_started(self, speech: Interruptible | None) -> None:
         """Local VAD: the caller started talking. `speech` is what the agent is playing."""
         self._caller_speaking = True
         self._drop_next_reply = False
         if self._paused is not None:
+            if not self._confirmed:
+                self._confirmed = True
+                self._unconfirmed_cues = 0
             # talking again before we decided ("Sorry, ... can I stop you"): the speech is
             # timed from its first onset, so a pause inside it cannot make it a backchannel
             since_onset = asyncio.get_running_loop().time() - self._started_at
@@ -119,6 +152,7 @@ class BargeInController:
             return
         playout.pause()
         self._paused = speech
+        self._confirmed = True
         loop = asyncio.get_running_loop()
         self._started_at = loop.time()
         # still speaking this long after the onset means the speech outlasted the maximum
@@ -138,8 +172,8 @@ class BargeInController:
 
     def caller_transcript(self, transcript: str) -> None:
         """The caller's final transcript of the sound that paused us."""
-        if self._paused is None:
-            return
+        if self._paused is None or not self._confirmed:
+            return  # (a transcript during the cue's pause is of an earlier turn)
         if self._caller_speaking:
             return  # still talking: the duration decides
         if is_backchannel(transcript, self._backchannels):
@@ -178,6 +212,21 @@ class BargeInController:
         # paused until the session has dropped the cut speech's audio and starts the next one
         _interrupt(paused)
         self._decided("interrupted")
+
+    def _unconfirmed(self) -> None:
+        """The cue was no speech Silero heard (a click, a breath, a car): play on."""
+        paused = self._paused
+        self.close()
+        if paused is None:
+            return
+        self._unconfirmed_cues += 1
+        if self._unconfirmed_cues >= UNCONFIRMED_CUES_BEFORE_MUTE:
+            self._unconfirmed_cues = 0
+            self._cue_muted_until = asyncio.get_running_loop().time() + CUE_MUTE_S
+        playout = self._playout()
+        if playout is not None:
+            playout.resume()
+        self._decided("unconfirmed")
 
     def _resume(self) -> None:
         paused, held = self._paused, list(self._held_replies)

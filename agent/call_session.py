@@ -33,6 +33,7 @@ from agent.dtmf_input import DtmfInput
 from agent.handoff import HandoffRouter
 from agent.intake_agent import IntakeAgent
 from agent.job_metadata import call_id_for, lease_owner, parse_job_metadata
+from agent.lean_vad import with_onset_cue
 from agent.limit_actions import start_call_timers
 from agent.outbound import OutboundDialer, PersonOnTheLine, is_outbound_call, record_metadata
 from agent.realtime_model import build_realtime_model
@@ -178,7 +179,7 @@ class CallSession:
         assets = self._rt.assets
         session: AgentSession[IntakeUserdata] = AgentSession(
             llm=build_realtime_model(assets.settings),
-            vad=assets.vad,
+            vad=with_onset_cue(assets.vad, self._events.on_caller_onset),
             userdata=userdata,
             turn_handling={"interruption": {"mode": "vad", "min_duration": 0.2,
                                             "resume_false_interruption": False}},

@@ -14,6 +14,7 @@ inference inline.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,10 @@ import numpy.typing as npt
 from livekit import rtc
 from livekit.agents import utils, vad
 from livekit.plugins.silero import onnx_model
+
+from agent.speech_onset import OnsetDetector
+
+OnsetCallback = Callable[[], None]
 
 MODEL_RATE = 16000
 WINDOW = 512  # Silero's window at 16 kHz: 32 ms
@@ -73,9 +78,44 @@ class LeanSileroVAD(vad.VAD):
     def min_silence_duration(self) -> float:
         return self.options.min_silence_duration
 
-    def stream(self) -> LeanVADStream:
+    def stream(self, *, on_onset: OnsetCallback | None = None,
+               owner: vad.VAD | None = None) -> LeanVADStream:
+        """`on_onset` hears the early cue (`agent.speech_onset`) while no speech is going on;
+        `owner` gets the stream's metrics (a call's view of this VAD)."""
         model = onnx_model.OnnxModel(onnx_session=self._session, sample_rate=MODEL_RATE)
-        return LeanVADStream(self, self.options, model)
+        return LeanVADStream(owner or self, self.options, model, on_onset)
+
+
+class CallVAD(vad.VAD):
+    """The process's VAD as one call sees it: its streams report the early onset cue to that
+    call, and their metrics to this object (the call's session listens here)."""
+
+    def __init__(self, process_vad: LeanSileroVAD, on_onset: OnsetCallback) -> None:
+        super().__init__(capabilities=process_vad.capabilities)
+        self._process_vad = process_vad
+        self._on_onset = on_onset
+
+    @property
+    def model(self) -> str:
+        return self._process_vad.model
+
+    @property
+    def provider(self) -> str:
+        return self._process_vad.provider
+
+    @property
+    def min_silence_duration(self) -> float:
+        return self._process_vad.min_silence_duration
+
+    def stream(self) -> LeanVADStream:
+        return self._process_vad.stream(on_onset=self._on_onset, owner=self)
+
+
+def with_onset_cue(process_vad: vad.VAD, on_onset: OnsetCallback) -> vad.VAD:
+    """The VAD a call's session gets: the lean one with the cue, any other as it is."""
+    if isinstance(process_vad, LeanSileroVAD):
+        return CallVAD(process_vad, on_onset)
+    return process_vad
 
 
 class Downsampler:
@@ -111,10 +151,11 @@ class Downsampler:
 
 
 class LeanVADStream(vad.VADStream):
-    def __init__(self, owner: LeanSileroVAD, options: LeanVADOptions,
-                 model: onnx_model.OnnxModel) -> None:
+    def __init__(self, owner: vad.VAD, options: LeanVADOptions,
+                 model: onnx_model.OnnxModel, on_onset: OnsetCallback | None = None) -> None:
         self._options = options
         self._model = model
+        self._on_onset = on_onset
         super().__init__(owner)
 
     @utils.log_exceptions()
@@ -123,11 +164,11 @@ class LeanVADStream(vad.VADStream):
         async for item in self._input_ch:
             if isinstance(item, self._FlushSentinel):
                 if state is not None:
-                    state = _StreamState(self._options, state.input_rate)
+                    state = _StreamState(self._options, state.input_rate, self._on_onset)
                     self._model.reset()
                 continue
             if state is None:
-                state = _StreamState(self._options, item.sample_rate)
+                state = _StreamState(self._options, item.sample_rate, self._on_onset)
             elif item.sample_rate != state.input_rate:
                 continue  # the plugin drops these too: one stream, one rate
             for event in state.push(item, self._model):
@@ -137,9 +178,11 @@ class LeanVADStream(vad.VADStream):
 class _StreamState:
     """The plugin's speech/silence accounting over one stream's audio."""
 
-    def __init__(self, options: LeanVADOptions, input_rate: int) -> None:
+    def __init__(self, options: LeanVADOptions, input_rate: int,
+                 on_onset: OnsetCallback | None = None) -> None:
         self.options = options
         self.input_rate = input_rate
+        self._onset = (OnsetDetector(input_rate), on_onset) if on_onset is not None else None
         self._downsampler = Downsampler(input_rate)
         self._smoothing = utils.ExpFilter(alpha=SMOOTHING_ALPHA)
         self._pending = np.empty(0, dtype=np.float32)  # 16 kHz samples not yet inferred
@@ -162,6 +205,10 @@ class _StreamState:
         if frame.num_channels > 1:
             samples = samples[::frame.num_channels]
         self._raw = np.concatenate((self._raw, samples))
+        if self._onset is not None:
+            detector, on_onset = self._onset
+            if detector.push(samples) and not self.speaking:
+                on_onset()  # before this frame's windows: a start they make confirms it
         scaled = samples.astype(np.float32) / INT16_SCALE
         self._pending = np.concatenate((self._pending, self._downsampler.push(scaled)))
         events: list[vad.VADEvent] = []

@@ -12,6 +12,7 @@ import logging
 import time
 
 from livekit.agents import AgentSession, llm
+from livekit.agents.voice import SpeechHandle
 from livekit.agents.voice import events as voice_events
 from livekit.agents.voice import io as voice_io
 
@@ -113,10 +114,7 @@ class SessionEventMapper:
             return
         if ev.new_state == "speaking":
             # local VAD barge-in: pause playout now, decide once we know what the sound was
-            speech = session.current_speech
-            busy = (session.agent_state in ("speaking", "thinking") and speech is not None
-                    and not speech.done() and speech.allow_interruptions)
-            self.barge_in.caller_started(speech if busy else None)
+            self.barge_in.caller_started(self._interruptible_speech())
         elif ev.new_state == "listening":
             self.barge_in.caller_stopped()
         if rt.timers is not None:
@@ -124,6 +122,23 @@ class SessionEventMapper:
                 rt.timers.caller_idle()
             elif ev.new_state == "speaking":
                 rt.timers.caller_active()
+
+    def on_caller_onset(self) -> None:
+        """The VAD stream's early cue (before Silero calls speech): pause for Silero to decide."""
+        rt = self._rt
+        if rt.session is None or rt.on_hold or rt.handed_over:
+            return
+        self.barge_in.caller_onset(self._interruptible_speech())
+
+    def _interruptible_speech(self) -> SpeechHandle | None:
+        """The speech the agent is playing, when the caller may talk over it."""
+        session = self._rt.session
+        if session is None:
+            return None
+        speech = session.current_speech
+        busy = (session.agent_state in ("speaking", "thinking") and speech is not None
+                and not speech.done() and speech.allow_interruptions)
+        return speech if busy else None
 
     def on_error(self, ev: voice_events.ErrorEvent) -> None:
         error = ev.error

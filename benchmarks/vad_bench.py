@@ -10,7 +10,8 @@ caches) and once every 32 ms as in a call (cold), so the streams' own overhead s
 It also reports how much of each barge-in line of the latency benchmark's scenario the worker's
 stream hears before speech starts (the pause of barge-in waits for that): from the line's first
 loud sample to the end of the 20 ms frame after which the stream starts speech, at three frame
-phases, since a line starts anywhere in a frame.
+phases, since a line starts anywhere in a frame; and when the early cue (`agent.speech_onset`)
+pauses the agent on the same line, measured the same way (`barge_in_cue_ms`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from livekit.plugins import silero
 from agent.assets import VAD_MIN_SILENCE_S, VAD_MIN_SPEECH_S
 from agent.lean_vad import LeanSileroVAD, speech_onset_s
 from agent.process_vad import process_vad
+from agent.speech_onset import OnsetDetector
 from audio.speech import render_speech_pcm16
 
 RATE = 24000
@@ -113,21 +115,42 @@ def barge_in_lines() -> list[str]:
             if t.caller is not None and t.barge_in_after_ms is not None]
 
 
+def _phased(text: str) -> list[tuple[npt.NDArray[np.int16], int]]:
+    """The line after half a second of silence (as between turns), at frame phases 0, 1/3 and
+    2/3, each with the sample of its first loud sample."""
+    words = np.frombuffer(render_speech_pcm16(text, RATE, cache=True), dtype=np.int16)
+    first_loud = int(np.flatnonzero(np.abs(words.astype(np.int32)) > LOUD)[0])
+    step = int(RATE * FRAME_S)
+    phased = []
+    for phase in (0, step // 3, 2 * step // 3):
+        lead = RATE // 2 + phase
+        audio = np.concatenate((np.zeros(lead, np.int16), words, np.zeros(RATE // 2, np.int16)))
+        phased.append((audio, lead + first_loud))
+    return phased
+
+
 def onset_ms(text: str, vad_model: LeanSileroVAD) -> list[float | None]:
     """Ms of `text` the stream hears before speech starts, at frame phases 0, 1/3 and 2/3."""
     from livekit.plugins.silero import onnx_model
 
-    words = np.frombuffer(render_speech_pcm16(text, RATE, cache=True), dtype=np.int16)
-    first_loud = int(np.flatnonzero(np.abs(words.astype(np.int32)) > LOUD)[0])
+    heard: list[float | None] = []
+    for audio, first_loud in _phased(text):
+        model = onnx_model.OnnxModel(onnx_session=vad_model.session, sample_rate=16000)
+        onset = speech_onset_s(audio, RATE, vad_model.options, model, int(RATE * FRAME_S))
+        heard.append(None if onset is None else round((onset * RATE - first_loud) * 1000
+                                                      / RATE, 1))
+    return heard
+
+
+def cue_ms(text: str) -> list[float | None]:
+    """Ms of `text` heard before the early cue pauses the agent, as `onset_ms` measures."""
     step = int(RATE * FRAME_S)
     heard: list[float | None] = []
-    for phase in (0, step // 3, 2 * step // 3):
-        lead = RATE // 2 + phase  # half a second of silence first, as between turns
-        audio = np.concatenate((np.zeros(lead, np.int16), words, np.zeros(RATE // 2, np.int16)))
-        model = onnx_model.OnnxModel(onnx_session=vad_model.session, sample_rate=16000)
-        onset = speech_onset_s(audio, RATE, vad_model.options, model, step)
-        heard.append(None if onset is None else round(onset * 1000 - (lead + first_loud) * 1000
-                                                      / RATE, 1))
+    for audio, first_loud in _phased(text):
+        detector = OnsetDetector(RATE)
+        cued = next((start + step for start in range(0, audio.size - step + 1, step)
+                     if detector.push(audio[start:start + step])), None)
+        heard.append(None if cued is None else round((cued - first_loud) * 1000 / RATE, 1))
     return heard
 
 
@@ -158,6 +181,7 @@ async def run_vad_benchmark(seconds: float, rounds: int) -> dict[str, Any]:
         "inference_cores_per_call": round(cold * windows_per_second / 1000, 4),
         "speech_events": {name: len(events[name]) for name in ("lean_stream", "plugin_stream")},
         "barge_in_onset_ms": barge_in_onsets(),
+        "barge_in_cue_ms": {line: cue_ms(line) for line in barge_in_lines()},
     }
 
 

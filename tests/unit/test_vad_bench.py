@@ -47,3 +47,14 @@ def test_the_onset_of_each_barge_in_line_is_measured_and_silence_has_none() -> N
     assert isinstance(vad_model, LeanSileroVAD)
     model = onnx_model.OnnxModel(onnx_session=vad_model.session, sample_rate=16000)
     assert speech_onset_s(np.zeros(24000, np.int16), 24000, vad_model.options, model, 480) is None
+
+
+def test_the_early_cue_is_measured_on_each_line_and_never_later_than_silero() -> None:
+    from benchmarks.vad_bench import barge_in_lines, barge_in_onsets, cue_ms
+
+    onsets = barge_in_onsets()
+    for line in barge_in_lines():
+        cued, started = cue_ms(line), onsets[line]
+        assert all(c is not None for c in cued)
+        assert all(c <= s for c, s in zip(cued, started, strict=True)
+                   if c is not None and s is not None)
