@@ -40,8 +40,10 @@ measured before and after the fifteenth and tuned on in the sixteenth.
 guard_sentences_everyday_blind13.txt was written the same way during the fifteenth round,
 measured before and after the sixteenth and tuned on in the seventeenth.
 guard_sentences_everyday_blind14.txt was written the same way at the start of the seventeenth
-round; it is never tuned on and `--show-misses` never lists it: its figures are the ones to
-believe. All nineteen are reported, with the targets. Every tuned split is also one of the learned
+round and measured before and after it.
+guard_sentences_everyday_blind15.txt was written the same way after the seventeenth round; it
+is never tuned on and `--show-misses` never lists it: its figures are the ones to believe. All
+twenty are reported, with the targets. Every tuned split is also one of the learned
 model's example files (blind2 to blind5 since the ninth round, blind6 since the tenth, blind11
 since the end of the fifteenth, blind12 since the end of the sixteenth, blind13 since the end
 of the seventeenth); the untouched split never is.
@@ -92,11 +94,14 @@ BLIND11_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_every
 BLIND12_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind12.txt"
 # written during the fifteenth round by a writer blind to the rules; tuned on in the seventeenth
 BLIND13_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind13.txt"
-# written at the start of the seventeenth round by a writer blind to the rules; never tuned on,
-# never listed
+# written at the start of the seventeenth round by a writer blind to the rules; measured before
+# and after it
 BLIND14_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind14.txt"
+# written after the seventeenth round by a writer blind to the rules; never tuned on, never
+# listed
+BLIND15_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind15.txt"
 # the split whose misses are never listed: its figures are the ones to believe
-UNTOUCHED_SPLIT = "everyday_blind14"
+UNTOUCHED_SPLIT = "everyday_blind15"
 # every split but dev and held-out, in the order they were written; the untouched one last
 SPLIT_FILES: tuple[tuple[str, Path], ...] = (
     ("round2", ROUND2_FILE), ("fresh", FRESH_FILE), ("everyday", EVERYDAY_FILE),
@@ -106,7 +111,8 @@ SPLIT_FILES: tuple[tuple[str, Path], ...] = (
     ("everyday_blind7", BLIND7_FILE), ("everyday_blind8", BLIND8_FILE),
     ("everyday_blind9", BLIND9_FILE), ("everyday_blind10", BLIND10_FILE),
     ("everyday_blind11", BLIND11_FILE), ("everyday_blind12", BLIND12_FILE),
-    ("everyday_blind13", BLIND13_FILE), (UNTOUCHED_SPLIT, BLIND14_FILE),
+    ("everyday_blind13", BLIND13_FILE), ("everyday_blind14", BLIND14_FILE),
+    (UNTOUCHED_SPLIT, BLIND15_FILE),
 )
 NONE = "none"
 LABELS = (*ESCALATION_CATEGORIES, NONE)
