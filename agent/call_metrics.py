@@ -195,5 +195,9 @@ class CallMetricsObserver:
             m.MODEL_ERRORS.labels(recoverable=str(ev.error.recoverable).lower()).inc()
 
 
+def count_barge_in_decision(decision: str) -> None:
+    m.BARGE_IN_DECISIONS.labels(decision=decision).inc()
+
+
 def count_reconnect(_event: object) -> None:
     m.MODEL_RECONNECTS.inc()

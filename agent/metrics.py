@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     TOOL_CALLS: Counter
     RESPONSE_LATENCY: Histogram
     BARGE_IN_STOP: Histogram
+    BARGE_IN_DECISIONS: Counter
     TOOL_DURATION: Histogram
     MODEL_ERRORS: Counter
     MODEL_RECONNECTS: Counter
@@ -73,6 +74,11 @@ _FACTORIES: dict[str, Callable[[], Counter | Gauge | Histogram]] = {
         "intake_barge_in_stop_seconds",
         "Caller starts talking over the agent (local VAD) to the agent's audio stopping",
         buckets=LATENCY_BUCKETS),
+    "BARGE_IN_DECISIONS": lambda: Counter(
+        "intake_barge_in_decisions_total",
+        "Caller sound over the agent, by what became of the pause: interrupted, resumed (a "
+        "backchannel or noise), unconfirmed (the early cue that Silero did not confirm)",
+        ["decision"]),
     "TOOL_DURATION": lambda: Histogram(
         "intake_tool_duration_seconds", "Function tool execution time", ["tool"],
         buckets=TOOL_BUCKETS),

@@ -19,6 +19,7 @@ from livekit.agents.voice import io as voice_io
 from agent.assets import VAD_MIN_SILENCE_S
 from agent.barge_in import DEFAULT_BACKCHANNELS, BargeInController, Decision
 from agent.call_ending import CallEnding
+from agent.call_metrics import count_barge_in_decision
 from agent.call_runtime import CallRuntime
 from agent.handoff import HandoffRouter
 from agent.intake_agent import IntakeAgent
@@ -65,6 +66,7 @@ class SessionEventMapper:
 
     def _on_barge_in_decision(self, decision: Decision) -> None:
         self._rt.mark(f"barge_in_{decision}")
+        count_barge_in_decision(decision)
 
     def on_speech_created(self, ev: voice_events.SpeechCreatedEvent) -> None:
         self._rt.speeches.append((time.monotonic(), ev.speech_handle))

@@ -69,6 +69,9 @@ async def test_a_call_moves_counters_and_histograms(call_stack: LocalStack) -> N
     # three caller turns answered, one of them over the agent
     assert moved("intake_response_latency_seconds_count") >= 2
     assert moved("intake_barge_in_stop_seconds_count") >= 1
+    # the caller talked over the agent: the pause was decided one way or the other
+    assert sum(moved("intake_barge_in_decisions_total", decision=decision)
+               for decision in ("interrupted", "resumed", "unconfirmed")) >= 1
     assert after.total("intake_storage_up", store="redis") == 1
     assert after.total("intake_storage_up", store="postgres") == 1
     assert after.total("intake_calls_active") == 0

@@ -225,3 +225,14 @@ async def test_health_routes_answer_over_http() -> None:
             assert f"intake_worker_ready {0.0 if draining else 1.0}" in text
             assert 'intake_storage_outage_seconds_total{store="postgres"} 4.0' in text
             assert 'intake_storage_up{store="redis"} 1.0' in text
+
+
+def test_barge_in_decisions_are_counted_by_decision() -> None:
+    from agent.call_metrics import count_barge_in_decision
+
+    counted = {d: Counted("intake_barge_in_decisions_total", decision=d)
+               for d in ("interrupted", "resumed", "unconfirmed")}
+    for decision in ("unconfirmed", "resumed", "unconfirmed"):
+        count_barge_in_decision(decision)
+    assert {d: c.moved for d, c in counted.items()} == {
+        "interrupted": 0, "resumed": 1, "unconfirmed": 2}
