@@ -23,11 +23,14 @@ from agent.call_metrics import count_barge_in_decision
 from agent.call_runtime import CallRuntime
 from agent.handoff import HandoffRouter
 from agent.intake_agent import IntakeAgent
+from agent.playout import STAGE_MARK_LEVEL
 from state.protocols import TURN
 from tools.context import IntakeUserdata
 from tools.tool_calls import release_reply_shields
 
 logger = logging.getLogger("intake.call")
+# logged at info for `intake bench latency` (INTAKE_STAGE_MARKS=1), which counts them
+BARGE_IN_DECISION_MARK = "barge-in decided"
 
 
 class SessionEventMapper:
@@ -67,6 +70,7 @@ class SessionEventMapper:
     def _on_barge_in_decision(self, decision: Decision) -> None:
         self._rt.mark(f"barge_in_{decision}")
         count_barge_in_decision(decision)
+        logger.log(STAGE_MARK_LEVEL, BARGE_IN_DECISION_MARK, extra={"decision": decision})
 
     def on_speech_created(self, ev: voice_events.SpeechCreatedEvent) -> None:
         self._rt.speeches.append((time.monotonic(), ev.speech_handle))

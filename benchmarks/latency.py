@@ -33,6 +33,9 @@ false_barge_in_rate: backchannels after which the agent's line was not heard aga
 missed_interruption_rate: real interruptions the agent talked on through.
 goodbye_to_hangup_ms: the end of the caller's goodbye -> the agent hangs up (the room is gone);
 `after_agent_goodbye_ms`: the end of the agent's goodbye audio -> the hang-up.
+barge_in_decisions: what the worker decided at each pause (its log): interrupted, resumed, or
+unconfirmed (the early onset cue that Silero did not confirm: a pause the caller's audio did not
+warrant).
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from agent.barge_in import DEFAULT_BACKCHANNELS, is_backchannel
+from agent.barge_in import DEFAULT_BACKCHANNELS, Decision, is_backchannel
 from agent.inbound_marks import CALLER_SPEECH_MARK
 from agent.playout import FIRST_FRAME_MARK
+from agent.session_events import BARGE_IN_DECISION_MARK
 from benchmarks.stats import percentile, summarize
 from benchmarks.transport_floor import measure_transport_floor
 from devstack.local_call import CallResult, LocalStack
@@ -85,6 +89,18 @@ def _worker_marks(log_dir: Path, message: str, *fields: str) -> list[tuple[float
             if mark.get("message") == message and all(f in mark for f in fields):
                 marks.append(tuple(float(mark[f]) for f in fields))
     return sorted(marks)
+
+
+def barge_in_decisions(log_dir: Path) -> dict[str, int]:
+    """How the worker decided each pause of barge-in (its `BARGE_IN_DECISION_MARK` lines)."""
+    counts = dict.fromkeys(get_args(Decision), 0)
+    for path in log_dir.glob("worker-*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            if BARGE_IN_DECISION_MARK in line:
+                mark = json.loads(line)
+                if mark.get("message") == BARGE_IN_DECISION_MARK and mark.get("decision") in counts:
+                    counts[mark["decision"]] += 1
+    return counts
 
 
 def first_frame_marks(log_dir: Path) -> list[float]:
@@ -273,6 +289,7 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
                 failures += 1
         marks = first_frame_marks(stack.log_dir)
         inbound = caller_speech_marks(stack.log_dir)
+        decisions = barge_in_decisions(stack.log_dir)
     for result in results:
         for key, values in measure_call(result, marks, wall_offset, inbound).items():
             samples.setdefault(key, []).extend(values)
@@ -283,6 +300,8 @@ async def run_latency_benchmark(calls: int, scenario_path: Path = LATENCY_SCENAR
         "calls": calls,
         "failed_calls": failures,
         **summarize_run(samples, floor),
+        # each pause: interrupted, resumed, or unconfirmed (the early cue, no speech after it)
+        "barge_in_decisions": decisions,
         "targets_ms": {"greeting_p95_over_floor": 100, "barge_in_stop_p95_over_floor": 100,
                        "response_overhead_p95": 100, "goodbye_to_hangup_p95": 1500,
                        "false_barge_in_rate": 0.1, "missed_interruption_rate": 0.0},

@@ -183,3 +183,18 @@ def test_every_sample_keeps_each_figures_values_for_pooling() -> None:
     assert every["barge_in_stop_ms"] == [101.23, 99.0]
     assert every["transport_floor"] == [50.55]
     assert set(every) == {*FIGURES, "transport_floor"} and every["greeting_ms"] == []
+
+
+def test_barge_in_decisions_are_counted_from_the_worker_log(tmp_path: Path) -> None:
+    from agent.session_events import BARGE_IN_DECISION_MARK
+    from benchmarks.latency import barge_in_decisions
+
+    (tmp_path / "worker-1.log").write_text("\n".join([
+        json.dumps({"message": BARGE_IN_DECISION_MARK, "decision": "unconfirmed"}),
+        json.dumps({"message": BARGE_IN_DECISION_MARK, "decision": "resumed"}),
+        json.dumps({"message": BARGE_IN_DECISION_MARK, "decision": "resumed"}),
+        json.dumps({"message": "something else: " + BARGE_IN_DECISION_MARK}),
+    ]))
+    (tmp_path / "worker-2.log").write_text(
+        json.dumps({"message": BARGE_IN_DECISION_MARK, "decision": "interrupted"}))
+    assert barge_in_decisions(tmp_path) == {"interrupted": 1, "resumed": 2, "unconfirmed": 1}
