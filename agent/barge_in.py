@@ -119,17 +119,10 @@ class BargeInController:
         """The early cue: maybe speech, before Silero can tell. Pause, and wait for Silero."""
         if self._paused is not None or speech is None:
             return
-        loop = asyncio.get_running_loop()
-        if loop.time() < self._cue_muted_until:
+        if asyncio.get_running_loop().time() < self._cue_muted_until:
             return
-        playout = self._playout()
-        if playout is None:
-            return
-        playout.pause()
-        self._paused = speech
-        self._confirmed = False
-        self._started_at = loop.time()
-        self._arm(self._onset_confirm_s, self._unconfirmed)
+        if self._pause(speech, confirmed=False):
+            self._arm(self._onset_confirm_s, self._unconfirmed)
 
     def caller_started(self, speech: Interruptible | None) -> None:
         """Local VAD: the caller started talking. `speech` is what the agent is playing."""
@@ -145,18 +138,19 @@ class BargeInController:
             self._arm(max(0.0, self._backchannel_max_s + self._vad_silence_s - since_onset),
                       self._interrupt)
             return
-        if speech is None:
-            return
+        if speech is not None and self._pause(speech, confirmed=True):
+            # still speaking this long after the onset means the speech outlasted the maximum
+            self._arm(self._backchannel_max_s + self._vad_silence_s, self._interrupt)
+
+    def _pause(self, speech: Interruptible, *, confirmed: bool) -> bool:
         playout = self._playout()
         if playout is None:
-            return
+            return False
         playout.pause()
         self._paused = speech
-        self._confirmed = True
-        loop = asyncio.get_running_loop()
-        self._started_at = loop.time()
-        # still speaking this long after the onset means the speech outlasted the maximum
-        self._arm(self._backchannel_max_s + self._vad_silence_s, self._interrupt)
+        self._confirmed = confirmed
+        self._started_at = asyncio.get_running_loop().time()
+        return True
 
     def caller_stopped(self) -> None:
         """Local VAD: the caller stopped talking (reported `vad_silence_s` late)."""
