@@ -111,3 +111,22 @@ async def test_a_calls_stream_reports_the_cue_before_the_speech_start() -> None:
 def test_another_vad_is_passed_through_untouched() -> None:
     plugin = silero.VAD.load()
     assert with_onset_cue(plugin, lambda: None) is plugin
+
+
+@pytest.mark.parametrize("kind", ["street", "car"])
+def test_the_eval_banks_line_noise_never_cues(kind: str) -> None:
+    """Traffic hiss that swells and fades, and a car's rumble (the bank's sox recipes)."""
+    import subprocess
+
+    from evals.caller_audio import _NOISE_RECIPES, SAMPLE_RATE
+
+    raw = subprocess.run(
+        ["sox", "-n", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer",
+         "-t", "raw", "-", "synth", "20", *_NOISE_RECIPES[kind]],
+        capture_output=True, check=True, timeout=60).stdout
+    noise = np.frombuffer(raw, dtype="<i2").astype(np.int16)
+    assert noise.size == 20 * SAMPLE_RATE and np.abs(noise).max() > 100
+    detector = OnsetDetector(SAMPLE_RATE)
+    step = SAMPLE_RATE // 50
+    assert not [i for i in range(noise.size // step)
+                if detector.push(noise[i * step:(i + 1) * step])]
