@@ -102,6 +102,7 @@ from tools.escalation_phrases import (
     negated,
     words_and_clauses,
 )
+from tools.escalation_settled import settled_price, warranty_offered
 from tools.playbook import ESCALATION_CATEGORIES, EscalationCategory, EscalationTrigger, Playbook
 
 # what a match found by the model learned from the playbook's examples names as its trigger
@@ -245,9 +246,10 @@ class EscalationGuard:
                          or not_a_request(tokens, span))
         elif category == "pricing":
             set_aside = (time_cost(tokens, span) or quoting_someone(tokens, clauses, span)
-                         or device_charging(tokens, span) or how_much_to_do(tokens, span))
+                         or device_charging(tokens, span) or how_much_to_do(tokens, span)
+                         or settled_price(tokens, clauses, span))
         elif category == "legal":
-            set_aside = lawyer_told_of(tokens, span)
+            set_aside = lawyer_told_of(tokens, span) or warranty_offered(tokens, clauses, span)
         if part_of_a_name(tokens, span):
             return _SetAside.NAME
         set_aside = set_aside or the_callers_job(tokens, clauses, span)

@@ -12,6 +12,9 @@
 - someone put on the line: "can you put him on", "just put someone on", "can you put marie on";
   not "put him on the list", "can you put it on" nor "put covers on".
 - a turn that is only the ask: "person", "transfer please", "a human"; not "the person".
+- one of ours asked whether they can ring: "could the estimator give me a ring about the
+  numbers", "can your office manager call me back"; not "can the roofer phone me when he's
+  leaving the yard" (a heads-up).
 - one of ours asked for by role: "can I reach the engineer directly", "I'd like to talk to the
   site manager for our job"; not "I'll speak to the engineer when he comes".
 - one asked for by a name the transcript did not capitalise: "is sharon in" opening the turn,
@@ -86,7 +89,7 @@ NEVER_A_NAME = NOT_A_NAME | NOT_NAMES
 def asks_for_a_call(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
     """(first, last) of a request for one of our people to ring or come on the line, or None."""
     for cue in (_have_them_ring, _someone_to_ring, _callback_from, _put_on, _reach_the_role,
-                _lowercase_name, _name_to_ring, _only_the_ask):
+                _lowercase_name, _name_to_ring, _only_the_ask, _can_the_role_ring):
         span = cue(tokens, clauses)
         if span is not None:
             return span
@@ -203,4 +206,23 @@ def _only_the_ask(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, i
     if len(tokens) <= 3 and ALONE_ASKS.intersection(tokens) and all(
             word in ALONE_ASKS or word in ALONE_FILLER for word in tokens):
         return 0, len(tokens) - 1
+    return None
+
+
+def _can_the_role_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
+    # "can the surveyor ring me", "could the foreman give me a call"
+    for index, word in enumerate(tokens[:-3]):
+        if word not in CAN or tokens[index + 1] not in {"the", "your"}:
+            continue
+        if not OURS.intersection(tokens[index + 2:index + 4]):
+            continue
+        for at in range(index + 3, min(len(tokens) - 1, index + 2 + ASKER_REACH)):
+            if clauses[at] != clauses[index]:
+                break
+            rings = tokens[at] in CALL_VERBS and tokens[at + 1] in CALLED
+            gives = (tokens[at] == "give" and tokens[at + 1] in {"me", "us"}
+                     and tokens[at + 3:at + 4] != [] and tokens[at + 3] in RING_NOUNS)
+            if rings or gives:
+                later = tokens[at + 2:at + 5] if gives else tokens[at + 2:at + 3]
+                return None if CALL_LATER.intersection(later) else (index, at + 1)
     return None

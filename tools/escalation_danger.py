@@ -76,7 +76,10 @@ def someone_trapped(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int,
         if word not in TRAPPED:
             continue
         after = tokens[index + 1:index + 3]
-        somewhere = bool(after) and after[0] in WHERE and not NOT_DANGER.intersection(after[1:])
+        # "trapped under a shelf" (not "stuck on a call": "a" is no danger only for "stuck")
+        somewhere = bool(after) and after[0] in WHERE and (
+            not NOT_DANGER.intersection(after[1:])
+            or (word == "trapped" and after[1:] in (["a"], ["an"])))
         closes = index + 1 == len(tokens) or clauses[index + 1] != clauses[index]
         if somewhere or (word == "trapped" and closes):
             for at in range(index - 1, max(-1, index - 1 - BE_REACH), -1):

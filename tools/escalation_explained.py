@@ -13,6 +13,8 @@ phrases.
 - `not_an_outage`: a heating match that is the caller's own switch ("should I turn the heating
   off beforehand"), a power source ("we run the patio heater off a gas bottle") or where a flue
   goes ("the boiler flue goes out the side wall").
+- `asked_and_denied`: the sign repeated as asked, then denied: "fire? no, it's the sunset on
+  the window"; not "smoke, no flames yet" (the no opens a clause that goes on).
 """
 
 from __future__ import annotations
@@ -88,9 +90,26 @@ STILL_ON = ACTIVE_WORDS | HAZARD_WORDS | PRESENT_STATES
 
 
 def taken_back(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]) -> bool:
-    """The caller's own words take the urgent match back (any of the three rules above)."""
+    """The caller's own words take the urgent match back (any of the rules above)."""
     return (explained_away(tokens, clauses, span) or played_down(tokens, clauses, span)
-            or not_an_outage(tokens, span) or put_right_since(tokens, clauses, span))
+            or not_an_outage(tokens, span) or put_right_since(tokens, clauses, span)
+            or asked_and_denied(tokens, clauses, span))
+
+
+# "fire? no, it's the sunset": the caller repeats the word asked about, then says no
+DENIALS = frozenset({"no", "nope", "nah", "not"})
+
+
+def asked_and_denied(tokens: Sequence[str], clauses: Sequence[int],
+                     span: tuple[int, int]) -> bool:
+    """"Fire? No, it's the sunset on the window": the match is a clause of its own opening the
+    turn, and the next clause is a no."""
+    first, last = span
+    after = last + 1
+    # the no is a clause of its own too: "smoke, no flames yet" is still smoke
+    return (first == 0 and after < len(tokens) and clauses[after] != clauses[last]
+            and tokens[after] in DENIALS
+            and (after + 1 == len(tokens) or clauses[after + 1] != clauses[after]))
 
 
 def put_right_since(tokens: Sequence[str], clauses: Sequence[int], span: tuple[int, int]) -> bool:

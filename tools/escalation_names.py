@@ -1,6 +1,6 @@
 """Trigger words that are part of a name: a place ("we're on Lawyer Road", "the fire station") or
-a person ("her name is Sue", "my neighbour Bill said you were good", "ask for Sue"). The guard
-sets such a match aside (tools/escalation.py)."""
+a person ("her name is Sue", "my neighbour Bill said you were good", "ask for Sue", "Dr Price",
+"Sue's my surname"). The guard sets such a match aside (tools/escalation.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ NAME_WORDS = {"sue": NAME_SUE_FOLLOWERS,
                                  "lives", "upstairs", "downstairs"})}
 # "Price is my last name"
 NAME_AFTER = (("is", "my", "name"), ("is", "my", "last", "name"), ("is", "my", "surname"),
-              ("is", "the", "name"))
+              ("is", "the", "name"), ("my", "surname"), ("my", "last", "name"))
+# "Dr Price at number four": a title before the word makes it a surname
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "mister", "missus", "dr"})
 
 
 def _a_first_name(tokens: Sequence[str], at: int) -> bool:
@@ -48,6 +50,8 @@ def part_of_a_name(tokens: Sequence[str], span: tuple[int, int]) -> bool:
         return False  # "it smells like a gas station"
     if last + 1 < len(tokens) and (tokens[last + 1] in FAMILY or (
             tokens[last + 1] in PLACE_NOUNS and tokens[last] not in NOT_A_PLACE)):
+        return True
+    if first > 0 and tokens[first - 1] in TITLES:
         return True
     following = tuple(tokens[last + 1:last + 5])
     if any(following[:len(cue)] == cue for cue in NAME_AFTER):
