@@ -8,7 +8,8 @@
 - someone wanted to ring: "he'd like someone to call him", "I'd like someone at the office to
   call my wife", "it'd be easier if someone just called
   me"; a call wanted from us: "I'd like a callback from the office", "I'm returning a call from
-  someone called Paul"; not "I'm waiting on a call back from the insurer".
+  someone called Paul", "could I get a call back from the scheduler"; not "I'm waiting on a
+  call back from the insurer" nor "did I get a call from you".
 - someone put on the line: "can you put him on", "just put someone on", "can you put marie on";
   not "put him on the list", "can you put it on" nor "put covers on".
 - a turn that is only the ask: "person", "transfer please", "a human"; not "the person".
@@ -53,6 +54,8 @@ SOMEONE = frozenset({"someone", "somebody", "anyone", "anybody"})
 CALLED_VERBS = frozenset({"call", "ring", "phone", "called", "rang", "phoned"})
 # "a callback from", "a call back from", "a call from"
 CALLBACKS = frozenset({"callback", "call"})
+# a callback got: "can I get a callback from the office"
+GET = frozenset({"get", "have"})
 PUT_ON = frozenset({"him", "her", "someone", "somebody", "them"})
 # "can you put marie on": a name asked for closes the turn
 CAN_YOU = frozenset({"can", "could", "will", "would"})
@@ -136,8 +139,11 @@ def _callback_from(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, 
     for index, word in enumerate(tokens):
         if word not in CALLBACKS:
             continue
-        at = index + 1 + (tokens[index + 1:index + 2] == ["back"])
-        if tokens[at:at + 1] == ["from"] and WANTED.intersection(
+        back = word == "callback" or tokens[index + 1:index + 2] == ["back"]
+        at = index + 1 + (word != "callback" and back)
+        # "can I get a callback from the estimator" (not "did I get a call from you")
+        wanted = WANTED | GET if back else WANTED
+        if tokens[at:at + 1] == ["from"] and wanted.intersection(
                 tokens[max(0, index - WANTED_REACH):index]) and clauses[at] == clauses[index]:
             return index, at
     return None

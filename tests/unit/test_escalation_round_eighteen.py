@@ -1,9 +1,9 @@
 """Round eighteen of the guard, tuned on everyday-blind14's misses: a quote or payment already
 settled, a warranty asked a price of or kept for the records, one of ours asked whether they
-can ring, a hazard word asked about and denied, a title before a trigger word, someone trapped
-under something; and phrases and ignores from the misses. Each rule is checked both ways: a
-sentence it must fire on, and a near miss it must not. Sentences here were written for the
-test, not taken from the benchmark's files.
+can ring or a callback got from them, a hazard word asked about and denied, a title before a
+trigger word, someone trapped under something; and phrases and ignores from the misses. Each
+rule is checked both ways: a sentence it must fire on, and a near miss it must not. Sentences
+here were written for the test, not taken from the benchmark's files.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ def rules_only() -> EscalationGuard:
     ("can your office manager call me back", "human_request"),
     ("can the roofer phone me when he's leaving the yard", None),
     ("can the kids call me if nobody's in", None),
+    # a callback got from one of ours
+    ("could i get a call back from the scheduler", "human_request"),
+    ("did i get a call from you earlier", None),
     # a hazard word asked about and denied
     ("fire? no, it's the sunset on the window", None),
     ("smoke, no flames yet, but it's filling the hall", "urgent"),
