@@ -147,6 +147,18 @@ class CategoryRules:
             for key in ignored.terms[0]:
                 self._ignore_by_first.setdefault(key, []).append(ignored)
         self.keys = frozenset(key for p in self.phrases for term in p.terms for key in term)
+        # each phrase under the keys of its least common word: a turn tries only the phrases
+        # whose that word it has (every word must be there), in the order above
+        uses: dict[str, int] = {}
+        for phrase in self.phrases:
+            for term in phrase.terms:
+                for key in term:
+                    uses[key] = uses.get(key, 0) + 1
+        self._phrases_by_key: dict[str, list[int]] = {}
+        for index, phrase in enumerate(self.phrases):
+            rarest = min(phrase.terms, key=lambda term: sum(uses[key] for key in term))
+            for key in rarest:
+                self._phrases_by_key.setdefault(key, []).append(index)
 
     def _ignores_here(self, where: Mapping[str, Sequence[int]]) -> Iterable[Phrase]:
         for key in where:
@@ -172,7 +184,9 @@ class CategoryRules:
         those of `ignored_positions`)."""
         if blocked is None:
             blocked = self.ignored_positions(keys, where)
-        for phrase in self.phrases:
+        here = sorted({index for key in where for index in self._phrases_by_key.get(key, ())})
+        for index in here:
+            phrase = self.phrases[index]
             span = _find(phrase, where, tokens, clauses, blocked, fillers)
             if span is not None:
                 return phrase.text, span
