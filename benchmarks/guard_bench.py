@@ -40,13 +40,13 @@ measured before and after the fifteenth and tuned on in the sixteenth.
 guard_sentences_everyday_blind13.txt was written the same way during the fifteenth round,
 measured before and after the sixteenth and tuned on in the seventeenth.
 guard_sentences_everyday_blind14.txt was written the same way at the start of the seventeenth
-round and measured before and after it.
+round, measured before and after it and tuned on in the eighteenth.
 guard_sentences_everyday_blind15.txt was written the same way after the seventeenth round; it
 is never tuned on and `--show-misses` never lists it: its figures are the ones to believe. All
 twenty are reported, with the targets. Every tuned split is also one of the learned
 model's example files (blind2 to blind5 since the ninth round, blind6 since the tenth, blind11
 since the end of the fifteenth, blind12 since the end of the sixteenth, blind13 since the end
-of the seventeenth); the untouched split never is.
+of the seventeenth, blind14 since the end of the eighteenth); the untouched split never is.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ BLIND12_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_every
 # written during the fifteenth round by a writer blind to the rules; tuned on in the seventeenth
 BLIND13_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind13.txt"
 # written at the start of the seventeenth round by a writer blind to the rules; measured before
-# and after it
+# and after it, tuned on in the eighteenth
 BLIND14_FILE = Path(__file__).resolve().parent / "data" / "guard_sentences_everyday_blind14.txt"
 # written after the seventeenth round by a writer blind to the rules; never tuned on, never
 # listed
