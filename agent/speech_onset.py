@@ -28,7 +28,8 @@ FLOOR_RISE_DB_PER_S = 3.0
 # after an onset, this long near the floor before the next can fire
 QUIET_BEFORE_NEXT_S = 0.1
 SILENCE_DB = -100.0
-INT16_FULL_SCALE = 32768.0
+# dB of int16 full scale, so levels are dBFS
+FULL_SCALE_DB = 20.0 * math.log10(32768.0)
 
 
 class OnsetDetector:
@@ -43,7 +44,6 @@ class OnsetDetector:
         self._loud_run = 0
         self._quiet_needed = max(1, round(QUIET_BEFORE_NEXT_S / BLOCK_S))
         self._quiet_run = self._quiet_needed  # armed from the start
-        self.floor_db = SILENCE_DB
 
     def push(self, samples: npt.NDArray[np.int16]) -> bool:
         """True when an onset completes within these samples."""
@@ -67,7 +67,6 @@ class OnsetDetector:
             self._floor_db = floor = level
         else:
             self._floor_db = floor = floor + min(level - floor, self._floor_rise_db)
-        self.floor_db = floor
         if level >= max(floor + RISE_DB, MIN_LEVEL_DB):
             self._loud_run += 1
             if self._loud_run == LOUD_BLOCKS and self._quiet_run >= self._quiet_needed:
@@ -83,4 +82,4 @@ class OnsetDetector:
 def _level_db(power: float) -> float:
     if power <= 0.0:
         return SILENCE_DB
-    return max(SILENCE_DB, 10.0 * math.log10(power) - 20.0 * math.log10(INT16_FULL_SCALE))
+    return max(SILENCE_DB, 10.0 * math.log10(power) - FULL_SCALE_DB)

@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args
 
@@ -78,28 +79,29 @@ REPLY_BY_LINE = "response_overhead_ms@"
 RESUMED_AFTER_S = 0.1
 
 
-def _worker_marks(log_dir: Path, message: str, *fields: str) -> list[tuple[float, ...]]:
-    """The `fields` of each `message` line the worker logged (JSON lines), sorted."""
-    marks: list[tuple[float, ...]] = []
+def _worker_log_entries(log_dir: Path, message: str) -> Iterator[dict[str, Any]]:
+    """Each JSON line the worker logged with `message`."""
     for path in log_dir.glob("worker-*.log"):
         for line in path.read_text(errors="replace").splitlines():
-            if message not in line:
-                continue
-            mark = json.loads(line)
-            if mark.get("message") == message and all(f in mark for f in fields):
-                marks.append(tuple(float(mark[f]) for f in fields))
-    return sorted(marks)
+            if message in line:
+                entry = json.loads(line)
+                if entry.get("message") == message:
+                    yield entry
+
+
+def _worker_marks(log_dir: Path, message: str, *fields: str) -> list[tuple[float, ...]]:
+    """The `fields` of each `message` line the worker logged (JSON lines), sorted."""
+    return sorted(tuple(float(entry[f]) for f in fields)
+                  for entry in _worker_log_entries(log_dir, message)
+                  if all(f in entry for f in fields))
 
 
 def barge_in_decisions(log_dir: Path) -> dict[str, int]:
     """How the worker decided each pause of barge-in (its `BARGE_IN_DECISION_MARK` lines)."""
     counts = dict.fromkeys(get_args(Decision), 0)
-    for path in log_dir.glob("worker-*.log"):
-        for line in path.read_text(errors="replace").splitlines():
-            if BARGE_IN_DECISION_MARK in line:
-                mark = json.loads(line)
-                if mark.get("message") == BARGE_IN_DECISION_MARK and mark.get("decision") in counts:
-                    counts[mark["decision"]] += 1
+    for entry in _worker_log_entries(log_dir, BARGE_IN_DECISION_MARK):
+        if entry.get("decision") in counts:
+            counts[entry["decision"]] += 1
     return counts
 
 

@@ -106,13 +106,18 @@ def _have_them_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int,
         for at in range(index + 2, min(len(tokens) - 1, index + 1 + ASKER_REACH)):
             if clauses[at] != clauses[index]:
                 break
-            rings = tokens[at] in CALL_VERBS and tokens[at + 1] in CALLED
-            gives = (tokens[at] == "give" and tokens[at + 1] in {"me", "us"}
-                     and tokens[at + 2:at + 3] == ["a"] and tokens[at + 3:at + 4] != []
-                     and tokens[at + 3] in RING_NOUNS)
-            if (rings or gives) and OURS.intersection(tokens[index + 1:at]):
+            if _a_call_at(tokens, at) and OURS.intersection(tokens[index + 1:at]):
                 return index, at + 1
     return None
+
+
+def _a_call_at(tokens: Sequence[str], at: int) -> bool:
+    """"call me", "ring us back" or "give me a ring" starts at `at` (a token before the last)."""
+    if tokens[at] in CALL_VERBS and tokens[at + 1] in CALLED:
+        return True
+    return (tokens[at] == "give" and tokens[at + 1] in {"me", "us"}
+            and tokens[at + 2:at + 3] == ["a"] and tokens[at + 3:at + 4] != []
+            and tokens[at + 3] in RING_NOUNS)
 
 
 def _someone_to_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[int, int] | None:
@@ -225,10 +230,7 @@ def _can_the_role_ring(tokens: Sequence[str], clauses: Sequence[int]) -> tuple[i
         for at in range(index + 3, min(len(tokens) - 1, index + 2 + ASKER_REACH)):
             if clauses[at] != clauses[index]:
                 break
-            rings = tokens[at] in CALL_VERBS and tokens[at + 1] in CALLED
-            gives = (tokens[at] == "give" and tokens[at + 1] in {"me", "us"}
-                     and tokens[at + 3:at + 4] != [] and tokens[at + 3] in RING_NOUNS)
-            if rings or gives:
-                later = tokens[at + 2:at + 5] if gives else tokens[at + 2:at + 3]
+            if _a_call_at(tokens, at):
+                later = tokens[at + 2:at + 5] if tokens[at] == "give" else tokens[at + 2:at + 3]
                 return None if CALL_LATER.intersection(later) else (index, at + 1)
     return None
